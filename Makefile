@@ -1,0 +1,42 @@
+# The two commands of the README: `make serve` and `make test`. Both create .venv on demand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+
+.PHONY: serve test lint typecheck contracts pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps record which extras are installed for the current pyproject.toml.
+$(VENV)/.server-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.server-installed
+
+serve: $(VENV)/.server-installed
+	$(BIN)/blueprint-jobs serve --host $(HOST) --port $(PORT) --storage memory
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+contracts: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest --cov --cov-report=term
+
+test: lint typecheck contracts pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -1,0 +1,1 @@
+"""Implementations of the ports: in memory, on AWS, and the system clock and entropy."""

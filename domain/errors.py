@@ -1,0 +1,100 @@
+"""Domain errors. Each has a stable ``code``; the HTTP status is chosen at the edge."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code: ClassVar[str] = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+
+class InvalidRequest(DomainError):
+    """Input that is malformed: a wrong type, a missing field, an empty blueprint."""
+
+    code = "INVALID_REQUEST_BODY"
+
+
+class InvalidJobId(DomainError):
+    code = "INVALID_JOB_ID"
+
+
+class InvalidFileFormat(DomainError):
+    code = "INVALID_FILE_FORMAT"
+
+
+class FileTooLarge(DomainError):
+    code = "FILE_TOO_LARGE"
+
+
+class JobNotFound(DomainError):
+    code = "JOB_NOT_FOUND"
+
+
+class JobAlreadyExists(DomainError):
+    """A create-only write found the id taken (an id collision: never expected)."""
+
+    code = "JOB_ALREADY_EXISTS"
+
+
+class InvalidTransition(DomainError):
+    """A status change the lifecycle does not allow."""
+
+    code = "INVALID_TRANSITION"
+
+
+class JobAlreadyCompleted(InvalidTransition):
+    """Cancelling a job that has already completed or failed."""
+
+    code = "JOB_ALREADY_COMPLETED"
+
+
+class JobNotFinished(DomainError):
+    code = "JOB_NOT_FINISHED"
+
+
+class FeedbackLimitReached(DomainError):
+    code = "FEEDBACK_LIMIT_REACHED"
+
+
+class ConcurrentModification(DomainError):
+    """The job changed between read and write (a version conflict) and it was not settled."""
+
+    code = "CONCURRENT_MODIFICATION"
+
+
+class PreconditionFailed(DomainError):
+    """The client's expected version is not the job's current version."""
+
+    code = "PRECONDITION_FAILED"
+
+
+class UploadNotFound(DomainError):
+    code = "UPLOAD_NOT_FOUND"
+
+
+class UploadIncomplete(DomainError):
+    code = "UPLOAD_INCOMPLETE"
+
+
+class ServiceUnavailable(DomainError):
+    """A backing store is throttled or down after bounded retries."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: int = 1, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class BlobNotFound(DomainError):
+    """A blob store has no object under the key."""
+
+    code = "BLOB_NOT_FOUND"

@@ -1,0 +1,35 @@
+"""Where jobs and their feedback are kept."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.feedback import Feedback
+from domain.job import Job
+
+
+class JobStore(Protocol):
+    def add(self, job: Job) -> None:
+        """Store a new job. Create-only: an existing id raises ``JobAlreadyExists``."""
+
+    def get(self, job_id: str) -> Job:
+        """The current job. Raises ``JobNotFound``."""
+
+    def save(self, job: Job, expected_version: int) -> None:
+        """Replace the job if its stored version is still ``expected_version``.
+
+        ``job.version`` must be ``expected_version + 1``. Raises ``ConcurrentModification``
+        when the stored version differs, ``JobNotFound`` when there is no such job.
+        """
+
+    def add_feedback(self, feedback: Feedback, limit: int) -> None:
+        """Append feedback to its job, atomically refusing the entry past ``limit``.
+
+        Raises ``FeedbackLimitReached`` at the limit and ``JobNotFound`` without the job.
+        """
+
+    def list_feedback(self, job_id: str) -> list[Feedback]:
+        """The job's feedback, oldest first."""
+
+    def ping(self) -> None:
+        """Return if the store can serve requests; raise ``ServiceUnavailable`` if not."""

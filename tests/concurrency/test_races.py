@@ -1,0 +1,90 @@
+"""32 threads race cancel against start/complete on one job, round after round."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from domain.errors import ConcurrentModification, InvalidTransition
+from domain.job import ALLOWED_TRANSITIONS, Job, JobStatus
+from domain.service import JobService
+from ports.blobs import BlobStore
+from ports.jobs import JobStore
+from tests.blueprints import png
+from tests.conftest import ORIGIN
+from tests.fakes import SeededEntropy, SteppingClock
+
+THREADS = 32
+ROUNDS = 25
+DOCUMENTED = (ConcurrentModification, InvalidTransition)
+
+
+class RecordingJobStore:
+    """Passes through to a real store and records every write that succeeded."""
+
+    def __init__(self, inner: JobStore) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self.saved: list[Job] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def save(self, job: Job, expected_version: int) -> None:
+        self._inner.save(job, expected_version)
+        with self._lock:
+            self.saved.append(job)
+
+
+def race_once(service: JobService, recorder: RecordingJobStore) -> None:
+    job = service.create_job([png()], ORIGIN)
+    recorder.saved.clear()
+    barrier = threading.Barrier(THREADS)
+    unexpected: list[BaseException] = []
+    actions: list[Callable[[], Job]] = []
+    for index in range(THREADS):
+        kind = index % 4
+        if kind in (0, 1):
+            actions.append(lambda: service.cancel_job(job.job_id))
+        elif kind == 2:
+            actions.append(lambda: service.start_processing(job.job_id))
+        else:
+            actions.append(lambda: service.complete_job(job.job_id, "results/r.json"))
+
+    def run(action: Callable[[], Job]) -> None:
+        barrier.wait()
+        try:
+            action()
+        except DOCUMENTED:
+            pass
+        except BaseException as error:
+            unexpected.append(error)
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert unexpected == []
+    final = service.get_job(job.job_id)
+    # No lost update: every successful write is one version step, in order.
+    assert final.version == 1 + len(recorder.saved)
+    path = sorted(recorder.saved, key=lambda saved: saved.version)
+    assert [saved.version for saved in path] == list(range(2, final.version + 1))
+    previous = JobStatus.PENDING
+    for saved in path:
+        assert saved.status in ALLOWED_TRANSITIONS[previous], (previous, saved.status)
+        previous = saved.status
+    assert final.status is previous
+    assert final.status in (JobStatus.PROCESSING, JobStatus.COMPLETED, JobStatus.CANCELLED)
+    # The cancellers always act on a job they can cancel, so it never stays pending.
+    assert final.status is not JobStatus.PENDING
+
+
+def test_cancel_races_start_and_complete(stores: tuple[JobStore, BlobStore]) -> None:
+    jobs, blobs = stores
+    recorder = RecordingJobStore(jobs)
+    service = JobService(recorder, blobs, SteppingClock(), SeededEntropy())  # type: ignore[arg-type]
+    for _ in range(ROUNDS):
+        race_once(service, recorder)

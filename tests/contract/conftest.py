@@ -1,0 +1,35 @@
+"""Adapters under contract. Each name is a fixture that yields a fresh store; every test in
+this folder runs once per adapter, so no fake can drift from the real thing."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import MemoryBlobStore, MemoryJobStore
+from ports.blobs import BlobStore
+from ports.jobs import JobStore
+
+JOB_STORES = ["memory_job_store"]
+BLOB_STORES = ["memory_blob_store"]
+
+
+@pytest.fixture
+def memory_job_store() -> MemoryJobStore:
+    return MemoryJobStore()
+
+
+@pytest.fixture
+def memory_blob_store() -> MemoryBlobStore:
+    return MemoryBlobStore()
+
+
+@pytest.fixture(params=JOB_STORES)
+def job_store(request: pytest.FixtureRequest) -> JobStore:
+    store: JobStore = request.getfixturevalue(request.param)
+    return store
+
+
+@pytest.fixture(params=BLOB_STORES)
+def blob_store(request: pytest.FixtureRequest) -> BlobStore:
+    store: BlobStore = request.getfixturevalue(request.param)
+    return store

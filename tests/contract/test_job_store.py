@@ -1,0 +1,177 @@
+"""The JobStore port's promises, checked against every adapter."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from domain import ids
+from domain.blueprint import BlueprintFacts, BlueprintFormat
+from domain.errors import (
+    ConcurrentModification,
+    FeedbackLimitReached,
+    JobAlreadyExists,
+    JobNotFound,
+)
+from domain.feedback import Feedback, Rating
+from domain.job import Job
+from ports.jobs import JobStore
+from tests.fakes import START, SeededEntropy
+
+_entropy = SeededEntropy(7)
+
+
+def a_job(comment_seed: int = 0) -> Job:
+    job_id = ids.new_job_id(START, _entropy.random_bytes(10))
+    return Job.create(
+        job_id=job_id,
+        now=START,
+        blueprint=BlueprintFacts(BlueprintFormat.PDF, "b" * 64, 52_428_800),
+        blueprint_key=f"blueprints/{job_id}/source.pdf",
+        request_id="req_20261126_031500_k3j9x2m1q8zp",
+        correlation_id="trace-1",
+        api_version="v2",
+    )
+
+
+def feedback_for(job: Job, rating: int = 4, comment: str | None = "ok") -> Feedback:
+    feedback_id = ids.new_feedback_id(START, _entropy.random_bytes(10))
+    return Feedback.create(feedback_id, job.job_id, Rating.parse(rating, comment), START)
+
+
+LATER = START + timedelta(seconds=2)
+
+
+def test_added_job_reads_back_equal(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    assert job_store.get(job.job_id) == job
+
+
+def test_every_field_survives_after_a_change(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    processing = job.start_processing(LATER)
+    job_store.save(processing, expected_version=1)
+    failed = processing.fail("DETECTION_FAILED", "Ünïcode message ✓", LATER)
+    job_store.save(failed, expected_version=2)
+    assert job_store.get(job.job_id) == failed
+
+
+def test_add_is_create_only(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    with pytest.raises(JobAlreadyExists):
+        job_store.add(job.start_processing(LATER))
+    assert job_store.get(job.job_id) == job
+
+
+def test_unknown_job_is_not_found(job_store: JobStore) -> None:
+    with pytest.raises(JobNotFound):
+        job_store.get(a_job().job_id)
+
+
+def test_save_replaces_the_expected_version(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    moved = job.start_processing(LATER)
+    job_store.save(moved, expected_version=1)
+    assert job_store.get(job.job_id) == moved
+
+
+def test_save_of_a_stale_version_is_refused_and_changes_nothing(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    processing = job.start_processing(LATER)
+    job_store.save(processing, expected_version=1)
+    with pytest.raises(ConcurrentModification):
+        job_store.save(job.cancel(LATER), expected_version=1)
+    assert job_store.get(job.job_id) == processing
+
+
+def test_save_of_an_unknown_job_is_not_found(job_store: JobStore) -> None:
+    job = a_job()
+    with pytest.raises(JobNotFound):
+        job_store.save(job.start_processing(LATER), expected_version=1)
+
+
+def test_racing_saves_of_one_version_have_one_winner(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    candidates = [job.start_processing(LATER), job.cancel(LATER)] * 4
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(candidates))
+
+    def attempt(candidate: Job) -> None:
+        barrier.wait()
+        try:
+            job_store.save(candidate, expected_version=1)
+            outcomes.append("won")
+        except ConcurrentModification:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=attempt, args=(c,)) for c in candidates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("won") == 1
+    assert job_store.get(job.job_id).version == 2
+
+
+def test_feedback_appends_in_order(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    first, second = feedback_for(job, 5, "great"), feedback_for(job, 1, None)
+    job_store.add_feedback(first, limit=100)
+    job_store.add_feedback(second, limit=100)
+    assert job_store.list_feedback(job.job_id) == [first, second]
+
+
+def test_feedback_needs_the_job(job_store: JobStore) -> None:
+    with pytest.raises(JobNotFound):
+        job_store.add_feedback(feedback_for(a_job()), limit=100)
+
+
+def test_feedback_list_of_a_job_without_any_is_empty(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    assert job_store.list_feedback(job.job_id) == []
+
+
+def test_feedback_limit_holds_under_concurrency(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    for _ in range(3):
+        job_store.add_feedback(feedback_for(job), limit=5)
+    refused: list[Exception] = []
+    barrier = threading.Barrier(6)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            job_store.add_feedback(feedback_for(job), limit=5)
+        except FeedbackLimitReached as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(job_store.list_feedback(job.job_id)) == 5
+    assert len(refused) == 4
+
+
+def test_a_long_comment_is_kept_whole(job_store: JobStore) -> None:
+    job = a_job()
+    job_store.add(job)
+    entry = feedback_for(job, 2, "é" * 2000)
+    job_store.add_feedback(entry, limit=100)
+    assert job_store.list_feedback(job.job_id) == [entry]
+
+
+def test_ping_answers(job_store: JobStore) -> None:
+    job_store.ping()

@@ -1,0 +1,93 @@
+"""Deterministic clock and entropy, and stores that fail on purpose. Fakes hold state that
+tests assert on; nothing here patches domain code."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from adapters.memory import MemoryBlobStore, MemoryJobStore
+from domain.errors import ServiceUnavailable
+from domain.job import Job
+
+START = datetime(2026, 11, 26, 3, 15, 0, 123000, tzinfo=UTC)
+
+
+class SteppingClock:
+    """Starts at ``START`` and moves on by ``step`` on every reading."""
+
+    def __init__(self, start: datetime = START, step: timedelta = timedelta(milliseconds=1)):
+        self._now = start
+        self._step = step
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            moment = self._now
+            self._now += self._step
+            return moment
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self._now = moment
+
+
+class SeededEntropy:
+    def __init__(self, seed: int = 0) -> None:
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def random_bytes(self, n: int) -> bytes:
+        with self._lock:
+            return self._random.randbytes(n)
+
+
+class BrokenJobStore(MemoryJobStore):
+    """Refuses every write of a new job, as a throttled or unreachable table would."""
+
+    def add(self, job: Job) -> None:
+        raise ServiceUnavailable("job store down")
+
+    def ping(self) -> None:
+        raise ServiceUnavailable("job store down")
+
+
+class CrashingJobStore(MemoryJobStore):
+    """Fails a new job's write with an unexpected error."""
+
+    def add(self, job: Job) -> None:
+        raise RuntimeError("connection reset")
+
+
+class BrokenBlobStore(MemoryBlobStore):
+    """Consumes part of the stream, then fails, as an upload cut off half-way would.
+
+    Unlike a well-behaved adapter it leaves the partial object behind, so the service's own
+    clean-up is what the tests observe.
+    """
+
+    def __init__(self, fail_after_chunks: int = 1) -> None:
+        super().__init__()
+        self._fail_after = fail_after_chunks
+
+    def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
+        taken = bytearray()
+        for index, chunk in enumerate(chunks):
+            if index >= self._fail_after:
+                with self._lock:
+                    self._objects[key] = taken
+                raise ServiceUnavailable("blob store down")
+            taken += chunk
+        with self._lock:
+            self._objects[key] = taken
+        return len(taken)
+
+    def ping(self) -> None:
+        raise ServiceUnavailable("blob store down")
+
+
+class UndeletableBlobStore(MemoryBlobStore):
+    def delete(self, key: str) -> None:
+        raise RuntimeError("delete refused")

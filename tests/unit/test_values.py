@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.system import OsEntropy, SystemClock
+from domain.errors import InvalidRequest
+from domain.feedback import Feedback, Rating
+from domain.timestamps import format_timestamp, parse_timestamp, to_ms
+from tests.fakes import START
+
+JOB = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
+FB = "fb_01jdz5k3a1b2c3d4e5f6g7h8j9"
+
+
+def test_timestamps_format_with_milliseconds_and_z() -> None:
+    assert format_timestamp(START) == "2026-11-26T03:15:00.123Z"
+    assert parse_timestamp("2026-11-26T03:15:00.123Z") == START
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-26T03:15:00Z", "2026-11-26T03:15:00.123+00:00", "2026-11-26T03:15:00.123Z\n"]
+)
+def test_other_timestamp_shapes_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        to_ms(datetime(2026, 1, 1))
+
+
+def test_feedback_validates_its_ids_and_rating() -> None:
+    rating = Rating.parse(5, None)
+    assert Feedback.create(FB, JOB, rating, START).rating == 5
+    with pytest.raises(ValueError, match="feedback id"):
+        Feedback(JOB, JOB, 5, None, START)
+    with pytest.raises(ValueError, match="job id"):
+        Feedback(FB, FB, 5, None, START)
+
+
+@pytest.mark.parametrize(("rating", "comment"), [(0, None), (True, None), (5.0, None), (3, 7)])
+def test_invalid_ratings(rating: object, comment: object) -> None:
+    with pytest.raises(InvalidRequest):
+        Rating.parse(rating, comment)
+
+
+def test_system_clock_and_entropy() -> None:
+    now = SystemClock().now()
+    assert now.tzinfo is UTC
+    assert abs((datetime.now(UTC) - now).total_seconds()) < 60
+    first, second = OsEntropy().random_bytes(16), OsEntropy().random_bytes(16)
+    assert len(first) == 16
+    assert first != second
