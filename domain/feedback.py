@@ -24,6 +24,9 @@ class Rating:
 
     @classmethod
     def parse(cls, rating: Any, comment: Any = None) -> Rating:
+        # JSON has one number type: 3.0 is the integer 3 (as JSON Schema's "integer" says).
+        if isinstance(rating, float) and rating.is_integer():
+            rating = int(rating)
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise InvalidRequest("rating must be an integer from 1 to 5.", field="rating")
         if comment is not None and not isinstance(comment, str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 # Crockford's base32, lowercase: no i, l, o, u.
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -63,17 +64,17 @@ def new_request_id(now: datetime, random_bytes: bytes) -> str:
     return now.astimezone(UTC).strftime("req_%Y%m%d_%H%M%S_") + "".join(chars)
 
 
-def is_job_id(value: object) -> bool:
+def is_job_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and JOB_ID.fullmatch(value) is not None
 
 
-def is_upload_id(value: object) -> bool:
+def is_upload_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and UPLOAD_ID.fullmatch(value) is not None
 
 
-def is_request_id(value: object) -> bool:
+def is_request_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and REQUEST_ID.fullmatch(value) is not None
 
 
-def is_correlation_id(value: object) -> bool:
+def is_correlation_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and CORRELATION_ID.fullmatch(value) is not None

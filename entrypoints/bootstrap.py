@@ -1,12 +1,31 @@
-"""The composition root: the one place where ports meet their adapters."""
+"""The composition root: the one place where ports meet their adapters.
+
+Nothing here runs at import time. The AWS adapters are imported only when configured, so a
+process serving from memory never loads boto3.
+"""
 
 from __future__ import annotations
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.service import JobService
+from entrypoints.http.api import Api
+from entrypoints.logs import configure_logging
+from entrypoints.settings import ConfigurationError, Settings
 
 
 def memory_service() -> JobService:
     """A service over in-memory storage, for the local server and tests."""
     return JobService(MemoryJobStore(), MemoryBlobStore(), SystemClock(), OsEntropy())
+
+
+def build_service(settings: Settings) -> JobService:
+    if settings.storage == "memory":
+        return memory_service()
+    raise ConfigurationError(f"storage {settings.storage!r} is not available")
+
+
+def build_api(settings: Settings, *, configure_logs: bool = True) -> Api:
+    if configure_logs:
+        configure_logging(settings.log_level)
+    return Api(build_service(settings), settings)

@@ -41,10 +41,14 @@ def test_feedback_validates_its_ids_and_rating() -> None:
         Feedback(FB, FB, 5, None, START)
 
 
-@pytest.mark.parametrize(("rating", "comment"), [(0, None), (True, None), (5.0, None), (3, 7)])
+@pytest.mark.parametrize(("rating", "comment"), [(0, None), (True, None), (4.5, None), (3, 7)])
 def test_invalid_ratings(rating: object, comment: object) -> None:
     with pytest.raises(InvalidRequest):
         Rating.parse(rating, comment)
+
+
+def test_an_integral_float_rating_is_the_integer() -> None:
+    assert Rating.parse(3.0) == Rating(3, None)
 
 
 def test_system_clock_and_entropy() -> None:

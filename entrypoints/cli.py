@@ -1,0 +1,79 @@
+"""``blueprint-jobs``: the command line of the service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from entrypoints.settings import STORAGES, ConfigurationError, Settings
+
+log = logging.getLogger("blueprint_jobs.cli")
+
+SERVER_THREADS = 8
+# Waitress refuses, with its own plain 413, bodies past this before reading them: the largest
+# body the API accepts is a 50 MiB blueprint in base64 JSON (about 67 MiB).
+MAX_REQUEST_BODY_BYTES = 80 * 1024 * 1024
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="blueprint-jobs", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API under a WSGI server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--storage",
+        choices=STORAGES,
+        default=None,
+        help="memory (default) or aws; overrides BLUEPRINT_JOBS_STORAGE",
+    )
+    serve.add_argument("--threads", type=int, default=SERVER_THREADS)
+    return parser
+
+
+def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREADS) -> None:
+    import waitress
+
+    from entrypoints.bootstrap import build_service
+    from entrypoints.falcon_app import create_app
+    from entrypoints.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    app = create_app(build_service(settings), settings)
+    log.info(
+        "serving on http://%s:%d with %s storage",
+        host,
+        port,
+        settings.storage,
+        extra={"status": "starting"},
+    )
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="blueprint-jobs",
+        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+        clear_untrusted_proxy_headers=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    env = dict(os.environ)
+    try:
+        if args.command == "serve":
+            if args.storage:
+                env["BLUEPRINT_JOBS_STORAGE"] = args.storage
+            serve(args.host, args.port, Settings.from_env(env, profile="local"), args.threads)
+    except ConfigurationError as error:
+        print(f"blueprint-jobs: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

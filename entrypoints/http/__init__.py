@@ -1,0 +1,1 @@
+"""The HTTP contract, written once and framework-neutral; Falcon and Lambda adapt to it."""

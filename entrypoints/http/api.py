@@ -1,0 +1,420 @@
+"""The HTTP contract of docs/API.md, once: routing, envelope, ids, CORS, errors, access log.
+
+``Api.handle`` takes an ``HttpRequest`` and returns an ``HttpResponse``; the Falcon app and
+the Lambda handler only translate to and from these values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from domain import ids
+from domain.blueprint import (
+    MAX_BLUEPRINT_BYTES,
+    SUPPORTED_CONTENT_TYPES,
+    BlueprintFormat,
+    format_from_content_type,
+    format_from_name,
+)
+from domain.errors import (
+    DomainError,
+    FileTooLarge,
+    InvalidRequest,
+    ServiceUnavailable,
+)
+from domain.job import Job
+from domain.service import JobService, Origin
+from entrypoints.http import openapi
+from entrypoints.http.errors import (
+    STATUS_BY_CODE,
+    CorsOriginNotAllowed,
+    HttpProblem,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
+from entrypoints.http.representations import JOB_REPRESENTATIONS, feedback
+from entrypoints.http.routes import DEFAULT_VERSION, Match
+from entrypoints.http.routes import match as match_route
+from entrypoints.logs import bind, log_context
+from entrypoints.settings import Settings
+
+log = logging.getLogger("blueprint_jobs.http")
+access_log = logging.getLogger("blueprint_jobs.access")
+
+CHUNK_BYTES = 64 * 1024
+MAX_SMALL_JSON_BYTES = 64 * 1024
+# A base64 JSON body holding a 50 MiB blueprint, plus room for the rest of the object.
+MAX_BASE64_JSON_BYTES = 4 * math.ceil(MAX_BLUEPRINT_BYTES / 3) + 4096
+
+EXPOSED_HEADERS = "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed"
+ALLOWED_REQUEST_HEADERS = (
+    "Content-Type, Authorization, X-Api-Key, X-Correlation-ID, Idempotency-Key, If-Match"
+)
+PREFLIGHT_MAX_AGE = "600"
+# A strong ETag of ours, '"3"'; the bare version, 3, is taken too (a common client slip).
+_ETAG = re.compile(r'"(\d{1,18})"|(\d{1,18})')
+_JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+_INTERNAL_MESSAGE = "An internal error occurred. Quote the request id when reporting it."
+_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a short wait."
+
+
+class _Exchange:
+    """What the handling of one request has learnt so far."""
+
+    __slots__ = ("correlation_id", "match", "request_id", "version")
+
+    def __init__(self, request_id: str, correlation_id: str) -> None:
+        self.request_id = request_id
+        self.correlation_id = correlation_id
+        self.version = DEFAULT_VERSION
+        self.match: Match | None = None
+
+
+Handler = Callable[[HttpRequest, _Exchange], HttpResponse]
+
+
+class Api:
+    def __init__(self, service: JobService, settings: Settings) -> None:
+        self._service = service
+        self._origins = frozenset(settings.cors_origins)
+        self._any_origin = "*" in self._origins
+        self._handlers: dict[tuple[str, str], Handler] = {
+            ("health", "GET"): self._health,
+            ("ready", "GET"): self._ready,
+            ("jobs", "POST"): self._create_job,
+            ("job", "GET"): self._get_job,
+            ("job", "DELETE"): self._cancel_job,
+            ("feedback", "POST"): self._add_feedback,
+            ("openapi", "GET"): self._openapi,
+        }
+
+    # -- the one entry point ---------------------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = self._service.new_request_id()
+        offered = request.header("x-correlation-id")
+        correlation_id = offered if ids.is_correlation_id(offered) else request_id
+        exchange = _Exchange(request_id, correlation_id)
+        with log_context(
+            request_id=request_id, correlation_id=correlation_id, **request.platform_ids
+        ) as context:
+            try:
+                response = self._dispatch(request, exchange)
+            except DomainError as error:
+                response = self._error_response(error, exchange)
+            except Exception:
+                log.exception("unhandled error while serving the request")
+                response = self._error_body(500, "INTERNAL_ERROR", _INTERNAL_MESSAGE, {}, exchange)
+            response.headers.append(("X-Request-ID", request_id))
+            response.headers.append(("X-Correlation-ID", correlation_id))
+            response.headers.extend(self._cors_headers(request.header("origin")))
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": exchange.match.route.template if exchange.match else None,
+                    "path": request.path,
+                    "status": response.status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "api_version": exchange.version,
+                    "job_id": context.get("job_id"),
+                },
+            )
+        return response
+
+    def _dispatch(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        found = match_route(request.path)
+        exchange.match = found
+        exchange.version = found.version
+        if found.job_id is not None:
+            bind(job_id=found.job_id)
+        method = request.method.upper()
+        if method == "OPTIONS":
+            return self._options(request, found)
+        handler = self._handlers.get((found.route.name, method))
+        if handler is None:
+            raise MethodNotAllowed(
+                f"{method} is not allowed here.",
+                headers={"Allow": found.route.allow},
+                allowed_methods=[*found.route.methods, "OPTIONS"],
+            )
+        return handler(request, exchange)
+
+    # -- responses -------------------------------------------------------------------------
+
+    def _success(
+        self,
+        status: int,
+        data: Any,
+        exchange: _Exchange,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> HttpResponse:
+        body = {
+            "status": "success",
+            "data": data,
+            "meta": {"request_id": exchange.request_id, "api_version": exchange.version},
+        }
+        return HttpResponse(status, [*_JSON_HEADERS, *(headers or [])], _encode(body))
+
+    def _error_response(self, error: DomainError, exchange: _Exchange) -> HttpResponse:
+        status = STATUS_BY_CODE.get(error.code)
+        if status is None or status == 500:
+            log.error("domain error with no HTTP meaning: %s", error.code, exc_info=error)
+            return self._error_body(500, "INTERNAL_ERROR", _INTERNAL_MESSAGE, {}, exchange)
+        headers = list(error.headers.items()) if isinstance(error, HttpProblem) else []
+        message, details = error.message, error.details
+        if isinstance(error, ServiceUnavailable):
+            log.warning("backing store unavailable: %s", error.message)
+            headers.append(("Retry-After", str(error.retry_after)))
+            message, details = _UNAVAILABLE_MESSAGE, {}
+        else:
+            log.info("request refused: %s", error.code, extra={"error_code": error.code})
+        return self._error_body(status, error.code, message, details, exchange, headers)
+
+    def _error_body(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any],
+        exchange: _Exchange,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> HttpResponse:
+        body = {
+            "status": "error",
+            "error": {"code": code, "message": message, "details": details},
+            "meta": {"request_id": exchange.request_id, "api_version": exchange.version},
+        }
+        return HttpResponse(status, [*_JSON_HEADERS, *(headers or [])], _encode(body))
+
+    def _job_response(
+        self, status: int, job: Job, exchange: _Exchange, *, created: bool = False
+    ) -> HttpResponse:
+        headers = [("ETag", _etag(job))]
+        if created:
+            headers.append(("Location", f"/api/{exchange.version}/jobs/{job.job_id}"))
+        data = JOB_REPRESENTATIONS[exchange.version](job)
+        return self._success(status, data, exchange, headers)
+
+    # -- CORS ------------------------------------------------------------------------------
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        if origin is None or origin == "null":
+            return False
+        return self._any_origin or origin in self._origins
+
+    def _cors_headers(self, origin: str | None) -> list[tuple[str, str]]:
+        headers = [("Vary", "Origin")]
+        if self._origin_allowed(origin):
+            assert origin is not None
+            allowed = origin if origin in self._origins else "*"
+            headers.append(("Access-Control-Allow-Origin", allowed))
+            headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
+        return headers
+
+    def _options(self, request: HttpRequest, found: Match) -> HttpResponse:
+        origin = request.header("origin")
+        if request.header("access-control-request-method") is None:
+            return HttpResponse(204, [("Allow", found.route.allow)])
+        if not self._origin_allowed(origin):
+            raise CorsOriginNotAllowed(
+                "This origin may not call the API from a browser.", origin=origin
+            )
+        return HttpResponse(
+            204,
+            [
+                ("Access-Control-Allow-Methods", found.route.allow),
+                ("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS),
+                ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
+            ],
+        )
+
+    # -- handlers --------------------------------------------------------------------------
+
+    def _health(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        return self._success(200, {"status": "ok"}, exchange)
+
+    def _ready(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        readiness = self._service.readiness()
+        checks = {
+            "job_store": "ok" if readiness.job_store else "unavailable",
+            "blob_store": "ok" if readiness.blob_store else "unavailable",
+        }
+        if readiness.ready:
+            return self._success(200, {"status": "ready", "checks": checks}, exchange)
+        log.warning("not ready", extra={"error_code": "SERVICE_UNAVAILABLE"})
+        return self._error_body(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "A backing store is not reachable.",
+            {"checks": checks},
+            exchange,
+            [("Retry-After", "5")],
+        )
+
+    def _openapi(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        return HttpResponse(200, list(_JSON_HEADERS), openapi.document_bytes(exchange.version))
+
+    def _create_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        media_type = _media_type(request)
+        declared: BlueprintFormat | None
+        chunks: Iterable[bytes]
+        if media_type == "application/json":
+            payload = _read_json(request, MAX_BASE64_JSON_BYTES, blueprint=True)
+            chunks, declared = _inline_blueprint(payload)
+        else:
+            declared = format_from_content_type(media_type) if media_type else None
+            if declared is None:
+                raise UnsupportedMediaType(
+                    "Send the blueprint as image/png, image/jpeg or application/pdf, or as JSON.",
+                    content_type=media_type,
+                    supported=[*SUPPORTED_CONTENT_TYPES, "application/json"],
+                )
+            _refuse_declared_length(request, MAX_BLUEPRINT_BYTES, blueprint=True)
+            chunks = _stream(request.body, MAX_BLUEPRINT_BYTES)
+        origin = Origin(exchange.request_id, exchange.correlation_id, exchange.version)
+        job = self._service.create_job(chunks, origin, declared)
+        bind(job_id=job.job_id)
+        return self._job_response(201, job, exchange, created=True)
+
+    def _get_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        job = self._service.get_job(_job_id(exchange))
+        if _none_match(request.header("if-none-match"), job):
+            return HttpResponse(304, [("ETag", _etag(job)), ("Cache-Control", "no-store")])
+        return self._job_response(200, job, exchange)
+
+    def _cancel_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        expected = _expected_version(request.header("if-match"))
+        job = self._service.cancel_job(_job_id(exchange), expected)
+        return self._job_response(200, job, exchange)
+
+    def _add_feedback(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        if _media_type(request) != "application/json":
+            raise UnsupportedMediaType(
+                "Send feedback as application/json.",
+                content_type=_media_type(request),
+                supported=["application/json"],
+            )
+        payload = _read_json(request, MAX_SMALL_JSON_BYTES)
+        _only_fields(payload, {"rating", "comment"})
+        if "rating" not in payload:
+            raise InvalidRequest("rating is required.", field="rating")
+        expected = _expected_version(request.header("if-match"))
+        entry = self._service.add_feedback(
+            _job_id(exchange), payload["rating"], payload.get("comment"), expected
+        )
+        return self._success(201, feedback(entry), exchange)
+
+
+# -- request helpers -----------------------------------------------------------------------
+
+
+def _encode(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _etag(job: Job) -> str:
+    return f'"{job.version}"'
+
+
+def _job_id(exchange: _Exchange) -> str:
+    assert exchange.match is not None
+    assert exchange.match.job_id is not None
+    return exchange.match.job_id
+
+
+def _media_type(request: HttpRequest) -> str:
+    return (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def _refuse_declared_length(request: HttpRequest, limit: int, *, blueprint: bool) -> None:
+    if request.content_length is not None and request.content_length > limit:
+        _too_large(limit, blueprint=blueprint)
+
+
+def _too_large(limit: int, *, blueprint: bool) -> None:
+    if blueprint:
+        raise FileTooLarge(
+            f"A blueprint may be at most {MAX_BLUEPRINT_BYTES} bytes.",
+            max_bytes=MAX_BLUEPRINT_BYTES,
+        )
+    raise PayloadTooLarge(f"The request body may be at most {limit} bytes.", max_bytes=limit)
+
+
+def _stream(body: Readable, limit: int) -> Iterator[bytes]:
+    """The body in chunks, cut off one byte past ``limit`` so the excess is detected."""
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = body.read(min(CHUNK_BYTES, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _read_json(request: HttpRequest, limit: int, *, blueprint: bool = False) -> dict[str, Any]:
+    _refuse_declared_length(request, limit, blueprint=blueprint)
+    data = b"".join(_stream(request.body, limit))
+    if len(data) > limit:
+        _too_large(limit, blueprint=blueprint)
+    try:
+        payload = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The body is not valid JSON.", field="body") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest("The body must be a JSON object.", field="body")
+    return payload
+
+
+def _only_fields(payload: dict[str, Any], allowed: set[str]) -> None:
+    for name in payload:
+        if name not in allowed:
+            raise InvalidRequest(f"Unknown field {name!r}.", field=name)
+
+
+def _inline_blueprint(payload: dict[str, Any]) -> tuple[list[bytes], BlueprintFormat | None]:
+    _only_fields(payload, {"blueprint", "format"})
+    encoded = payload.get("blueprint")
+    if not isinstance(encoded, str):
+        raise InvalidRequest("blueprint must be a base64 string.", field="blueprint")
+    declared = format_from_name(payload["format"]) if "format" in payload else None
+    if len(encoded) > MAX_BASE64_JSON_BYTES:
+        _too_large(MAX_BASE64_JSON_BYTES, blueprint=True)
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("blueprint is not valid base64.", field="blueprint") from None
+    if len(data) > MAX_BLUEPRINT_BYTES:
+        _too_large(MAX_BLUEPRINT_BYTES, blueprint=True)
+    return [data], declared
+
+
+def _expected_version(header: str | None) -> int | None:
+    """``If-Match``: ``*`` or one strong ETag such as ``"3"``."""
+    if header is None or header.strip() == "*":
+        return None
+    found = _ETAG.fullmatch(header.strip())
+    if found is None:
+        raise InvalidRequest(
+            'If-Match must be "*" or one ETag of this job, such as "3".', field="If-Match"
+        )
+    return int(found.group(1) or found.group(2))
+
+
+def _none_match(header: str | None, job: Job) -> bool:
+    """``If-None-Match`` uses weak comparison: ``W/"3"`` matches version 3."""
+    if header is None:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or _etag(job) in tags

@@ -1,0 +1,68 @@
+"""HTTP-only errors and the one table that turns error codes into statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.errors import DomainError
+
+STATUS_BY_CODE: dict[str, int] = {
+    "INVALID_REQUEST_BODY": 400,
+    "INVALID_FILE_FORMAT": 400,
+    "INVALID_JOB_ID": 400,
+    "CORS_ORIGIN_NOT_ALLOWED": 403,
+    "NOT_FOUND": 404,
+    "JOB_NOT_FOUND": 404,
+    "UNSUPPORTED_API_VERSION": 404,
+    "UPLOAD_NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "JOB_ALREADY_COMPLETED": 409,
+    "JOB_NOT_FINISHED": 409,
+    "CONCURRENT_MODIFICATION": 409,
+    "IDEMPOTENCY_KEY_IN_USE": 409,
+    "UPLOAD_INCOMPLETE": 409,
+    "FEEDBACK_LIMIT_REACHED": 409,
+    "PRECONDITION_FAILED": 412,
+    "FILE_TOO_LARGE": 413,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+
+class HttpProblem(DomainError):
+    """An error of the HTTP layer itself, with optional response headers."""
+
+    def __init__(
+        self, message: str, *, headers: dict[str, str] | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, **details)
+        self.headers = headers or {}
+
+
+class RouteNotFound(HttpProblem):
+    code = "NOT_FOUND"
+
+
+class UnsupportedApiVersion(HttpProblem):
+    code = "UNSUPPORTED_API_VERSION"
+
+
+class MethodNotAllowed(HttpProblem):
+    code = "METHOD_NOT_ALLOWED"
+
+
+class UnsupportedMediaType(HttpProblem):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class PayloadTooLarge(HttpProblem):
+    """A body other than a blueprint (feedback, for instance) that is far too large."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class CorsOriginNotAllowed(HttpProblem):
+    code = "CORS_ORIGIN_NOT_ALLOWED"

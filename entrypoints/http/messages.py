@@ -1,0 +1,36 @@
+"""Plain request and response values shared by both entrypoints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from attrs import define, field, frozen
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@frozen
+class HttpRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # names in lower case
+    body: Readable
+    query: str = ""
+    content_length: int | None = None
+    host: str | None = None
+    scheme: str = "http"
+    # Logged beside our own ids (API Gateway and Lambda request ids on AWS).
+    platform_ids: Mapping[str, str] = field(factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+@define
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(factory=list)
+    body: bytes = b""

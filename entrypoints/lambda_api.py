@@ -1,0 +1,81 @@
+"""The production entrypoint: API Gateway HTTP API (payload 2.0) events to the ``Api``.
+
+The service is built on the first event, once per process (not at import time, not per
+request). Nothing here imports falcon.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from entrypoints.http.api import Api
+from entrypoints.http.messages import HttpRequest, HttpResponse
+
+Event = Mapping[str, Any]
+LambdaHandler = Callable[[Event, Any], dict[str, Any]]
+
+
+def to_request(event: Event, context: Any = None) -> HttpRequest:
+    http = event.get("requestContext", {}).get("http", {})
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    if event.get("cookies"):
+        headers["cookie"] = "; ".join(event["cookies"])
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    platform_ids = {}
+    apigw_id = event.get("requestContext", {}).get("requestId")
+    if apigw_id:
+        platform_ids["apigw_request_id"] = str(apigw_id)
+    lambda_id = getattr(context, "aws_request_id", None)
+    if lambda_id:
+        platform_ids["lambda_request_id"] = str(lambda_id)
+    return HttpRequest(
+        method=str(http.get("method", "GET")),
+        path=unquote(str(event.get("rawPath") or http.get("path") or "/")),
+        query=str(event.get("rawQueryString") or ""),
+        headers=headers,
+        body=io.BytesIO(body),
+        content_length=len(body),
+        host=headers.get("host") or event.get("requestContext", {}).get("domainName"),
+        scheme=headers.get("x-forwarded-proto", "https"),
+        platform_ids=platform_ids,
+    )
+
+
+def to_result(response: HttpResponse) -> dict[str, Any]:
+    headers: dict[str, str] = {}
+    for name, value in response.headers:
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return {
+        "statusCode": response.status,
+        "headers": headers,
+        "body": response.body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def make_handler(api: Api | Callable[[], Api]) -> LambdaHandler:
+    """A handler around an ``Api``, or around a factory called on the first event."""
+    built: list[Api] = [api] if isinstance(api, Api) else []
+
+    def handle(event: Event, context: Any = None) -> dict[str, Any]:
+        if not built:
+            built.append(api())  # type: ignore[operator]
+        return to_result(built[0].handle(to_request(event, context)))
+
+    return handle
+
+
+def _production_api() -> Api:
+    from entrypoints.bootstrap import build_api
+    from entrypoints.settings import Settings
+
+    return build_api(Settings.from_env(os.environ, profile="lambda"))
+
+
+handler = make_handler(_production_api)

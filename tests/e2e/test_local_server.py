@@ -1,0 +1,79 @@
+"""``blueprint-jobs serve`` under its real WSGI server, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.blueprints import png
+from tests.e2e.servers import cli, free_port, running
+
+pytestmark = pytest.mark.slow
+
+
+def test_create_get_cancel_over_http_and_the_access_log() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [*cli(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, f"{base}/health", env={"BLUEPRINT_JOBS_STORAGE": "memory"}) as server:
+        created = requests.post(
+            f"{base}/api/v1/jobs",
+            data=png(),
+            headers={"Content-Type": "image/png", "X-Correlation-ID": "e2e-1"},
+            timeout=10,
+        )
+        assert created.status_code == 201
+        job_id = created.json()["data"]["job_id"]
+        assert created.headers["Location"] == f"/api/v1/jobs/{job_id}"
+        fetched = requests.get(f"{base}{created.headers['Location']}", timeout=10)
+        assert fetched.status_code == 200
+        assert fetched.json()["data"]["status"] == "pending"
+        cancelled = requests.delete(f"{base}/api/v1/jobs/{job_id}", timeout=10)
+        assert cancelled.status_code == 200
+        assert cancelled.json()["data"]["status"] == "cancelled"
+        ids = [r.headers["X-Request-ID"] for r in (created, fetched, cancelled)]
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = {
+        line["request_id"]: line
+        for line in lines
+        if line["message"] == "request" and line["request_id"] in ids
+    }
+    assert [access[i]["status"] for i in ids] == [201, 200, 200]
+    assert [access[i]["method"] for i in ids] == ["POST", "GET", "DELETE"]
+    assert all(access[i]["job_id"] == job_id for i in ids)
+    assert access[ids[0]]["correlation_id"] == "e2e-1"
+
+
+def test_importing_the_lambda_module_loads_no_falcon_and_no_boto3() -> None:
+    probe = (
+        "import sys, entrypoints.lambda_api; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('falcon', 'boto3', 'botocore', 'pynamodb', 'waitress')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_lambda_cold_start_in_memory_loads_no_boto3() -> None:
+    probe = (
+        "import os, sys, json; os.environ['BLUEPRINT_JOBS_STORAGE'] = 'memory'\n"
+        "from entrypoints import lambda_api\n"
+        "event = {'version': '2.0', 'rawPath': '/health', 'rawQueryString': '', 'headers': {},"
+        " 'requestContext': {'http': {'method': 'GET', 'path': '/health'}, 'requestId': 'r'},"
+        " 'isBase64Encoded': False}\n"
+        "result = lambda_api.handler(event, None)\n"
+        "print(json.dumps([result['statusCode'], sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('falcon', 'boto3', 'botocore'))]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, []]

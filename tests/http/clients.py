@@ -1,0 +1,179 @@
+"""One small client interface over both entrypoints: Falcon's TestClient and API Gateway v2
+events given to the Lambda handler, built as AWS documents them (payload format 2.0)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import falcon.testing
+
+from domain.service import JobService
+from entrypoints import lambda_api
+from entrypoints.falcon_app import create_app
+from entrypoints.http.api import Api
+from entrypoints.settings import Settings
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def data(self) -> Any:
+        return self.json()["data"]
+
+    @property
+    def error(self) -> Any:
+        return self.json()["error"]
+
+
+class Client(Protocol):
+    kind: str
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        json_body: Any = None,
+    ) -> Reply: ...
+
+
+def _prepare(
+    headers: dict[str, str] | None, body: bytes | None, json_body: Any
+) -> tuple[dict[str, str], bytes]:
+    headers = dict(headers or {})
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    return headers, body or b""
+
+
+@dataclass
+class FalconClient:
+    service: JobService
+    settings: Settings
+    kind: str = "falcon"
+    _client: falcon.testing.TestClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._client = falcon.testing.TestClient(create_app(self.service, self.settings))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        json_body: Any = None,
+    ) -> Reply:
+        headers, data = _prepare(headers, body, json_body)
+        parts = urlsplit(path)
+        result = self._client.simulate_request(
+            method, parts.path, query_string=parts.query or None, headers=headers, body=data
+        )
+        merged: dict[str, str] = {}
+        for name, value in result.headers.items():
+            merged[name.lower()] = value
+        merged.pop("content-length", None)
+        return Reply(result.status_code, merged, result.content)
+
+
+@dataclass
+class LambdaClient:
+    service: JobService
+    settings: Settings
+    kind: str = "lambda"
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._handler = lambda_api.make_handler(Api(self.service, self.settings))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        json_body: Any = None,
+    ) -> Reply:
+        headers, data = _prepare(headers, body, json_body)
+        event = api_gateway_event(method, path, headers, data)
+        self.events.append(event)
+        result = self._handler(event, FakeLambdaContext())
+        assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
+        raw = result["body"]
+        body_bytes = base64.b64decode(raw) if result["isBase64Encoded"] else raw.encode()
+        return Reply(
+            result["statusCode"],
+            {name.lower(): value for name, value in result["headers"].items()},
+            body_bytes,
+        )
+
+
+class FakeLambdaContext:
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    function_name = "blueprint-jobs"
+    memory_limit_in_mb = 512
+
+
+def api_gateway_event(
+    method: str, path: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    """An HTTP API payload 2.0 event: lower-case headers, rawPath, base64 for binary bodies."""
+    parts = urlsplit(path)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered.setdefault("host", "abc123.execute-api.eu-west-1.amazonaws.com")
+    lowered.setdefault("user-agent", "pytest")
+    if body:
+        lowered["content-length"] = str(len(body))
+    text_body = lowered.get("content-type", "").startswith("application/json")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "pytest",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "26/Nov/2026:03:15:00 +0000",
+            "timeEpoch": 1795662900000,
+        },
+        "isBase64Encoded": bool(body) and not text_body,
+    }
+    if parts.query:
+        event["queryStringParameters"] = dict(
+            pair.split("=", 1) if "=" in pair else (pair, "") for pair in parts.query.split("&")
+        )
+    if body:
+        event["body"] = body.decode() if text_body else base64.b64encode(body).decode()
+    return event
+
+
+CLIENTS = {"falcon": FalconClient, "lambda": LambdaClient}

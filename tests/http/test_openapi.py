@@ -1,0 +1,82 @@
+"""The OpenAPI documents are valid, describe the routes that exist, and hold under fuzzing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+
+from adapters.memory import MemoryBlobStore, MemoryJobStore
+from domain.service import JobService
+from entrypoints.falcon_app import create_app
+from entrypoints.http import openapi
+from entrypoints.http.errors import STATUS_BY_CODE
+from entrypoints.http.routes import ROUTES, SUPPORTED_VERSIONS
+from tests.blueprints import SAMPLES
+from tests.fakes import SeededEntropy, SteppingClock
+from tests.http.conftest import SETTINGS
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_documents_are_valid_openapi_3_1(version: str) -> None:
+    validate(openapi.document(version))
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_documents_describe_exactly_the_routes(version: str) -> None:
+    paths = openapi.document(version)["paths"]
+    expected = {
+        route.template.replace("{v}", version): {m.lower() for m in route.methods}
+        for route in ROUTES
+    }
+    documented = {
+        path: {key for key in item if key in ("get", "post", "delete", "put", "patch")}
+        for path, item in paths.items()
+    }
+    assert documented == expected
+
+
+def test_every_error_code_is_documented() -> None:
+    schema = openapi.document("v1")["components"]["schemas"]["Error"]
+    assert set(schema["properties"]["error"]["properties"]["code"]["enum"]) == set(STATUS_BY_CODE)
+
+
+def _app() -> Any:
+    service = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    return create_app(service, SETTINGS)
+
+
+def _blueprints(fmt: str) -> st.SearchStrategy[bytes]:
+    """Schema-valid raw bodies are real blueprints: the signature, then anything."""
+    signature = {
+        "image/png": SAMPLES_BY_TYPE["png"],
+        "image/jpeg": SAMPLES_BY_TYPE["jpg"],
+        "application/pdf": SAMPLES_BY_TYPE["pdf"],
+    }[fmt]
+    return st.binary(max_size=256).map(lambda tail: signature + tail)
+
+
+SAMPLES_BY_TYPE = {fmt.value: data for fmt, data in SAMPLES.items()}
+for _media in ("image/png", "image/jpeg", "application/pdf"):
+    schemathesis.openapi.media_type(_media, _blueprints(_media))
+
+SCHEMAS = {
+    version: schemathesis.openapi.from_wsgi(f"/api/{version}/openapi.json", _app())
+    for version in SUPPORTED_VERSIONS
+}
+
+
+@SCHEMAS["v1"].parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_v1_conforms_under_fuzzing(case: schemathesis.Case) -> None:
+    case.call_and_validate()
+
+
+@SCHEMAS["v2"].parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_v2_conforms_under_fuzzing(case: schemathesis.Case) -> None:
+    case.call_and_validate()

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from entrypoints import cli
+from entrypoints.bootstrap import build_service
+from entrypoints.settings import LOCAL_CORS_ORIGINS, ConfigurationError, Settings
+
+
+def test_local_defaults() -> None:
+    settings = Settings.from_env({}, profile="local")
+    assert settings.storage == "memory"
+    assert settings.cors_origins == LOCAL_CORS_ORIGINS
+    assert settings.log_level == "INFO"
+
+
+def test_lambda_defaults_allow_no_origin_and_use_aws() -> None:
+    settings = Settings.from_env({}, profile="lambda")
+    assert settings.storage == "aws"
+    assert settings.cors_origins == ()
+
+
+def test_environment_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            "BLUEPRINT_JOBS_STORAGE": "aws",
+            "BLUEPRINT_JOBS_CORS_ORIGINS": "https://app.example/, https://admin.example,,",
+            "BLUEPRINT_JOBS_LOG_LEVEL": "debug",
+            "BLUEPRINT_JOBS_TABLE": "jobs-prod",
+            "BLUEPRINT_JOBS_BUCKET": "blueprints-prod",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+            "BLUEPRINT_JOBS_RESULT_CACHE": "off",
+        }
+    )
+    assert settings == Settings(
+        storage="aws",
+        cors_origins=("https://app.example", "https://admin.example"),
+        log_level="DEBUG",
+        table="jobs-prod",
+        bucket="blueprints-prod",
+        region="eu-west-1",
+        endpoint_url="http://127.0.0.1:5000",
+        result_cache=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "env", [{"BLUEPRINT_JOBS_STORAGE": "disk"}, {"BLUEPRINT_JOBS_LOG_LEVEL": "LOUD"}]
+)
+def test_bad_settings_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env(env)
+
+
+def test_memory_service_is_built() -> None:
+    service = build_service(Settings())
+    assert service.readiness().ready
+
+
+def test_cli_reports_configuration_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BLUEPRINT_JOBS_LOG_LEVEL", "LOUD")
+    assert cli.main(["serve", "--port", "0"]) == 2
+    assert "BLUEPRINT_JOBS_LOG_LEVEL" in capsys.readouterr().err
