@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: serve test lint typecheck contracts pytest clean
+.PHONY: serve test lint typecheck contracts template pytest clean build-ApiFunction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+template: $(VENV)/.dev-installed
+	$(BIN)/cfn-lint template.yaml
+
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
@@ -36,7 +39,12 @@ contracts: $(VENV)/.dev-installed
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest --cov --cov-report=term
 
-test: lint typecheck contracts pytest
+test: lint typecheck contracts template pytest
+
+# Called by `sam build` (BuildMethod: makefile): the function's code is the project with its
+# aws extra, all pure Python, so the package is the same on x86_64 and arm64.
+build-ApiFunction:
+	$(PYTHON) -m pip install --quiet --no-compile --target "$(ARTIFACTS_DIR)" '.[aws]'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

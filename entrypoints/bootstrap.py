@@ -11,7 +11,7 @@ from adapters.system import OsEntropy, SystemClock
 from domain.service import JobService
 from entrypoints.http.api import Api
 from entrypoints.logs import configure_logging
-from entrypoints.settings import ConfigurationError, Settings
+from entrypoints.settings import Settings
 
 
 def memory_service() -> JobService:
@@ -22,7 +22,9 @@ def memory_service() -> JobService:
 def build_service(settings: Settings) -> JobService:
     if settings.storage == "memory":
         return memory_service()
-    raise ConfigurationError(f"storage {settings.storage!r} is not available")
+    from entrypoints.aws import aws_service  # keeps boto3 off the memory path
+
+    return aws_service(settings)
 
 
 def build_api(settings: Settings, *, configure_logs: bool = True) -> Api:

@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
         help="memory (default) or aws; overrides BLUEPRINT_JOBS_STORAGE",
     )
     serve.add_argument("--threads", type=int, default=SERVER_THREADS)
+    commands.add_parser(
+        "init-storage",
+        help="create the DynamoDB table and the S3 bucket on the configured AWS endpoint",
+    )
     return parser
 
 
@@ -69,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.storage:
                 env["BLUEPRINT_JOBS_STORAGE"] = args.storage
             serve(args.host, args.port, Settings.from_env(env, profile="local"), args.threads)
+        elif args.command == "init-storage":
+            from entrypoints.aws import init_storage
+
+            settings = Settings.from_env(env, profile="lambda")
+            init_storage(settings)
+            print(f"table {settings.table!r} and bucket {settings.bucket!r} are ready")
     except ConfigurationError as error:
         print(f"blueprint-jobs: {error}", file=sys.stderr)
         return 2

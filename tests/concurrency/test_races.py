@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+import pytest
 
 from domain.errors import ConcurrentModification, InvalidTransition
 from domain.job import ALLOWED_TRANSITIONS, Job, JobStatus
@@ -15,7 +18,6 @@ from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
 
 THREADS = 32
-ROUNDS = 25
 DOCUMENTED = (ConcurrentModification, InvalidTransition)
 
 
@@ -26,12 +28,18 @@ class RecordingJobStore:
         self._inner = inner
         self._lock = threading.Lock()
         self.saved: list[Job] = []
+        self.conflicts = 0
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
     def save(self, job: Job, expected_version: int) -> None:
-        self._inner.save(job, expected_version)
+        try:
+            self._inner.save(job, expected_version)
+        except ConcurrentModification:
+            with self._lock:
+                self.conflicts += 1
+            raise
         with self._lock:
             self.saved.append(job)
 
@@ -82,9 +90,20 @@ def race_once(service: JobService, recorder: RecordingJobStore) -> None:
     assert final.status is not JobStatus.PENDING
 
 
-def test_cancel_races_start_and_complete(stores: tuple[JobStore, BlobStore]) -> None:
-    jobs, blobs = stores
+@pytest.fixture(autouse=True)
+def frequent_thread_switches() -> Iterator[None]:
+    """Switch threads every microsecond so reads and writes interleave as on many cores."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(previous)
+
+
+def test_cancel_races_start_and_complete(stores: tuple[JobStore, BlobStore, int]) -> None:
+    jobs, blobs, rounds = stores
     recorder = RecordingJobStore(jobs)
     service = JobService(recorder, blobs, SteppingClock(), SeededEntropy())  # type: ignore[arg-type]
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         race_once(service, recorder)
+    # The threads really raced: some writes lost to a concurrent one and were re-applied.
+    assert recorder.conflicts > 0

@@ -3,14 +3,17 @@ this folder runs once per adapter, so no fake can drift from the real thing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
+from tests.aws import moto_in_process, new_blob_store, new_job_store
 
-JOB_STORES = ["memory_job_store"]
-BLOB_STORES = ["memory_blob_store"]
+JOB_STORES = ["memory_job_store", "dynamodb_job_store"]
+BLOB_STORES = ["memory_blob_store", "s3_blob_store"]
 
 
 @pytest.fixture
@@ -21,6 +24,18 @@ def memory_job_store() -> MemoryJobStore:
 @pytest.fixture
 def memory_blob_store() -> MemoryBlobStore:
     return MemoryBlobStore()
+
+
+@pytest.fixture
+def dynamodb_job_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[JobStore]:
+    with moto_in_process(monkeypatch):
+        yield new_job_store()
+
+
+@pytest.fixture
+def s3_blob_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlobStore]:
+    with moto_in_process(monkeypatch):
+        yield new_blob_store()
 
 
 @pytest.fixture(params=JOB_STORES)

@@ -1,0 +1,295 @@
+"""The job store on DynamoDB, through PynamoDB.
+
+One table, keyed ``pk`` (the job id) and ``sk``: the job item (``sk = "JOB"``), one item per
+feedback entry (``sk = "FB#<created_at>#<feedback_id>"``, so a query returns them oldest first)
+and a feedback counter (``sk = "FEEDBACK_COUNT"``). Keeping feedback out of the job item keeps
+every item a few KB, whatever the number of entries, and keeps the job's version for the job.
+
+The persistence models are built per store, from the table, region and endpoint given, so no
+connection state is shared between stores, tables or tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TableDoesNotExist
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from adapters.aws import DYNAMODB_POLICY, CallPolicy, error_code, unavailable
+from domain.blueprint import BlueprintFormat
+from domain.errors import (
+    ConcurrentModification,
+    FeedbackLimitReached,
+    JobAlreadyExists,
+    JobNotFound,
+    ServiceUnavailable,
+)
+from domain.feedback import Feedback
+from domain.job import Job, JobError, JobStatus
+from domain.timestamps import format_timestamp, parse_timestamp
+
+JOB_SK = "JOB"
+COUNTER_SK = "FEEDBACK_COUNT"
+FEEDBACK_PREFIX = "FB#"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_TRANSACTION_ATTEMPTS = 4
+
+
+def _models(table: str, region: str | None, host: str | None, policy: CallPolicy) -> Any:
+    table_name_, region_, host_ = table, region, host
+
+    class TableMeta:
+        table_name = table_name_
+        region = region_
+        host = host_
+        billing_mode = "PAY_PER_REQUEST"
+        connect_timeout_seconds = policy.connect_timeout
+        read_timeout_seconds = policy.read_timeout
+        # PynamoDB turns this into botocore's "standard" retry mode, 1 + n attempts in all.
+        max_retry_attempts = policy.max_attempts - 1
+
+    class Item(Model):
+        Meta = TableMeta  # type: ignore[assignment]
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True)
+        kind = DiscriminatorAttribute()
+
+    class JobItem(Item, discriminator="job"):
+        status = UnicodeAttribute()
+        created_at = UnicodeAttribute()
+        updated_at = UnicodeAttribute()
+        blueprint_format = UnicodeAttribute()
+        blueprint_hash = UnicodeAttribute()
+        blueprint_size_bytes = NumberAttribute()
+        blueprint_key = UnicodeAttribute()
+        result_key = UnicodeAttribute(null=True)
+        error_code = UnicodeAttribute(null=True)
+        error_message = UnicodeAttribute(null=True)
+        request_id = UnicodeAttribute()
+        correlation_id = UnicodeAttribute()
+        api_version = UnicodeAttribute()
+        version = VersionAttribute()
+
+    class FeedbackItem(Item, discriminator="feedback"):
+        feedback_id = UnicodeAttribute()
+        rating = NumberAttribute()
+        comment = UnicodeAttribute(null=True)
+        created_at = UnicodeAttribute()
+
+    class CounterItem(Item, discriminator="feedback_count"):
+        entries = NumberAttribute(default=0)
+
+    # One connection (one botocore client) for the table: the subclasses find it on Item.
+    Item._get_connection()
+
+    class Models:
+        pass
+
+    Models.Item = Item  # type: ignore[attr-defined]
+    Models.JobItem = JobItem  # type: ignore[attr-defined]
+    Models.FeedbackItem = FeedbackItem  # type: ignore[attr-defined]
+    Models.CounterItem = CounterItem  # type: ignore[attr-defined]
+    return Models
+
+
+class DynamoDBJobStore:
+    def __init__(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        host: str | None = None,
+        policy: CallPolicy = DYNAMODB_POLICY,
+    ) -> None:
+        self.table = table
+        self._m = _models(table, region, host, policy)
+
+    @property
+    def client(self) -> Any:
+        """The botocore client underneath (for instrumentation: metrics, fault injection)."""
+        return self._connection.client
+
+    @property
+    def _connection(self) -> Connection:
+        connection: Connection = self._m.Item._get_connection().connection
+        return connection
+
+    # -- mapping, both ways, explicitly -----------------------------------------------------
+
+    def _to_item(self, job: Job) -> Any:
+        return self._m.JobItem(
+            pk=job.job_id,
+            sk=JOB_SK,
+            status=job.status.value,
+            created_at=format_timestamp(job.created_at),
+            updated_at=format_timestamp(job.updated_at),
+            blueprint_format=job.blueprint_format.value,
+            blueprint_hash=job.blueprint_hash,
+            blueprint_size_bytes=job.blueprint_size_bytes,
+            blueprint_key=job.blueprint_s3_key,
+            result_key=job.result_s3_key,
+            error_code=job.error.code if job.error else None,
+            error_message=job.error.message if job.error else None,
+            request_id=job.request_id,
+            correlation_id=job.correlation_id,
+            api_version=job.api_version,
+        )
+
+    @staticmethod
+    def _to_job(item: Any) -> Job:
+        return Job(
+            job_id=item.pk,
+            status=JobStatus(item.status),
+            created_at=parse_timestamp(item.created_at),
+            updated_at=parse_timestamp(item.updated_at),
+            blueprint_format=BlueprintFormat(item.blueprint_format),
+            blueprint_hash=item.blueprint_hash,
+            blueprint_size_bytes=int(item.blueprint_size_bytes),
+            blueprint_s3_key=item.blueprint_key,
+            result_s3_key=item.result_key,
+            error=JobError(item.error_code, item.error_message) if item.error_code else None,
+            request_id=item.request_id,
+            correlation_id=item.correlation_id,
+            api_version=item.api_version,
+            version=int(item.version),
+        )
+
+    # -- the port ---------------------------------------------------------------------------
+
+    def add(self, job: Job) -> None:
+        item = self._to_item(job)
+        item.version = job.version - 1  # PynamoDB writes it + 1: the job's own version
+        try:
+            item.save(condition=self._m.Item.pk.does_not_exist(), add_version_condition=False)
+        except PynamoDBException as error:
+            if error_code(error) == _CONDITION_FAILED:
+                raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id) from None
+            raise self._translate(error) from error
+
+    def get(self, job_id: str) -> Job:
+        try:
+            item = self._m.JobItem.get(job_id, JOB_SK, consistent_read=True)
+        except DoesNotExist:
+            raise JobNotFound("No job has this id.", job_id=job_id) from None
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+        return self._to_job(item)
+
+    def save(self, job: Job, expected_version: int) -> None:
+        if job.version != expected_version + 1:
+            raise ValueError("a saved job's version must be expected_version + 1")
+        item = self._to_item(job)
+        item.version = expected_version  # PynamoDB conditions on it and writes it + 1
+        try:
+            item.save()
+        except PynamoDBException as error:
+            if error_code(error) != _CONDITION_FAILED:
+                raise self._translate(error) from error
+            self.get(job.job_id)  # raises JobNotFound if the job is not there at all
+            raise ConcurrentModification(
+                "The job changed concurrently.",
+                job_id=job.job_id,
+                expected_version=expected_version,
+            ) from None
+
+    def add_feedback(self, feedback: Feedback, limit: int) -> None:
+        """One transaction: the job exists, the counter stays within ``limit``, the entry is
+        new. Conflicting transactions on the counter are retried a few times."""
+        m = self._m
+        created = format_timestamp(feedback.created_at)
+        entry = m.FeedbackItem(
+            pk=feedback.job_id,
+            sk=f"{FEEDBACK_PREFIX}{created}#{feedback.feedback_id}",
+            feedback_id=feedback.feedback_id,
+            rating=feedback.rating,
+            comment=feedback.comment,
+            created_at=created,
+        )
+        counter = m.CounterItem(pk=feedback.job_id, sk=COUNTER_SK)
+        for _ in range(_TRANSACTION_ATTEMPTS):
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.condition_check(
+                        m.JobItem, feedback.job_id, JOB_SK, condition=m.Item.pk.exists()
+                    )
+                    transaction.update(
+                        counter,
+                        actions=[
+                            m.CounterItem.entries.add(1),
+                            m.CounterItem.kind.set(m.CounterItem),
+                        ],
+                        condition=(m.CounterItem.entries < limit)
+                        | m.CounterItem.entries.does_not_exist(),
+                    )
+                    transaction.save(entry, condition=m.Item.pk.does_not_exist())
+                return
+            except PynamoDBException as error:
+                reasons = [
+                    reason.code if reason else None
+                    for reason in getattr(error, "cancellation_reasons", None) or []
+                ]
+                # PynamoDB sends condition checks, then puts, then updates: that is the order
+                # of the cancellation reasons.
+                failed = [r == "ConditionalCheckFailed" for r in reasons] + [False] * 3
+                if failed[0]:
+                    raise JobNotFound("No job has this id.", job_id=feedback.job_id) from None
+                if failed[2]:
+                    raise FeedbackLimitReached(
+                        f"A job takes at most {limit} feedback entries.", limit=limit
+                    ) from None
+                if "TransactionConflict" in reasons:
+                    continue
+                raise self._translate(error) from error
+        raise ConcurrentModification(
+            "Feedback for this job is being written concurrently; try again.",
+            job_id=feedback.job_id,
+        )
+
+    def list_feedback(self, job_id: str) -> list[Feedback]:
+        m = self._m
+        try:
+            items = list(
+                m.FeedbackItem.query(
+                    job_id, m.Item.sk.startswith(FEEDBACK_PREFIX), consistent_read=True
+                )
+            )
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+        return [
+            Feedback(
+                feedback_id=item.feedback_id,
+                job_id=item.pk,
+                rating=int(item.rating),
+                comment=item.comment,
+                created_at=parse_timestamp(item.created_at),
+            )
+            for item in items
+        ]
+
+    def ping(self) -> None:
+        try:
+            self._m.Item.describe_table()
+        except TableDoesNotExist:
+            raise ServiceUnavailable(f"The job table {self.table!r} does not exist.") from None
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+
+    # -- administration ---------------------------------------------------------------------
+
+    def create_table(self) -> None:
+        """Create the table (on-demand capacity) if it does not exist; wait until active."""
+        if not self._m.Item.exists():
+            self._m.Item.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+    @staticmethod
+    def _translate(error: PynamoDBException) -> Exception:
+        return unavailable(error, "The job store") or error

@@ -1,0 +1,176 @@
+"""The blob store on S3, through boto3.
+
+Puts are all or nothing: a blueprint up to one part is a single ``PutObject``; a larger one is
+a multipart upload that is aborted if anything goes wrong, so a half-written object never
+becomes visible. Every put carries a SHA-256 checksum that S3 verifies. At most one part is
+held in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from adapters.aws import error_code, http_status, unavailable
+from domain.errors import BlobNotFound, FileTooLarge, ServiceUnavailable
+
+PART_BYTES = 8 * 1024 * 1024
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+def _sha256_b64(data: bytes | bytearray | memoryview) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+class S3BlobStore:
+    def __init__(self, client: Any, bucket: str, *, part_bytes: int = PART_BYTES) -> None:
+        self._s3 = client
+        self.bucket = bucket
+        self._part_bytes = part_bytes
+
+    @property
+    def client(self) -> Any:
+        return self._s3
+
+    def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
+        buffer = bytearray()
+        total = 0
+        upload_id: str | None = None
+        parts: list[dict[str, Any]] = []
+        try:
+            for chunk in chunks:
+                total += len(chunk)
+                if total > max_bytes:
+                    raise FileTooLarge(
+                        f"The object is larger than {max_bytes} bytes.", max_bytes=max_bytes
+                    )
+                buffer += chunk
+                if len(buffer) >= self._part_bytes:
+                    if upload_id is None:
+                        upload_id = self._s3.create_multipart_upload(
+                            Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256"
+                        )["UploadId"]
+                    parts.append(self._upload_part(key, upload_id, len(parts) + 1, buffer))
+                    buffer = bytearray()
+            if upload_id is None:
+                self._s3.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=bytes(buffer),
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=_sha256_b64(buffer),
+                )
+            else:
+                if buffer:
+                    parts.append(self._upload_part(key, upload_id, len(parts) + 1, buffer))
+                self._s3.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+        except BaseException as error:
+            if upload_id is not None:
+                self._abort(key, upload_id)
+            if isinstance(error, ClientError | BotoCoreError):
+                raise self._translate(error) from error
+            raise
+        return total
+
+    def _upload_part(self, key: str, upload_id: str, number: int, data: bytearray) -> Any:
+        answer = self._s3.upload_part(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=bytes(data),
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=_sha256_b64(data),
+        )
+        return {
+            "PartNumber": number,
+            "ETag": answer["ETag"],
+            "ChecksumSHA256": answer.get("ChecksumSHA256", _sha256_b64(data)),
+        }
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        # If even the abort fails, the bucket's lifecycle rule removes the abandoned upload.
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise ValueError("start and length must not be negative")
+        if length == 0:
+            return b""
+        try:
+            answer = self._s3.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+            )
+        except ClientError as error:
+            if error_code(error) in _MISSING:
+                raise BlobNotFound("No object under this key.", key=key) from None
+            if error_code(error) == "InvalidRange":
+                return b""
+            raise self._translate(error) from error
+        except BotoCoreError as error:
+            raise self._translate(error) from error
+        data: bytes = answer["Body"].read()
+        return data
+
+    def size(self, key: str) -> int | None:
+        try:
+            answer = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error_code(error) in _MISSING or http_status(error) == 404:
+                return None
+            raise self._translate(error) from error
+        except BotoCoreError as error:
+            raise self._translate(error) from error
+        return int(answer["ContentLength"])
+
+    def checksum_sha256(self, key: str) -> str | None:
+        """The SHA-256 S3 verified for the object, base64 (composite for multipart)."""
+        answer = self._s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        value = answer.get("ChecksumSHA256")
+        return str(value) if value is not None else None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._s3.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as error:
+            raise self._translate(error) from error
+
+    def ping(self) -> None:
+        try:
+            self._s3.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            raise ServiceUnavailable(
+                f"The blueprint bucket {self.bucket!r} is not reachable "
+                f"({error_code(error) or http_status(error)})."
+            ) from None
+        except BotoCoreError as error:
+            raise self._translate(error) from error
+
+    def create_bucket(self, region: str | None) -> None:
+        """Create the bucket if it does not exist (for local endpoints and tests)."""
+        try:
+            self._s3.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError:
+            pass
+        if region and region != "us-east-1":
+            self._s3.create_bucket(
+                Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
+        else:
+            self._s3.create_bucket(Bucket=self.bucket)
+
+    @staticmethod
+    def _translate(error: Exception) -> Exception:
+        return unavailable(error, "The blob store") or error

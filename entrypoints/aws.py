@@ -1,0 +1,62 @@
+"""The AWS half of the composition root: clients, adapters and storage set-up.
+
+Imported only when storage is ``aws``, so the in-memory paths never load boto3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from adapters.aws import DYNAMODB_POLICY, S3_POLICY, CallPolicy
+from adapters.dynamodb import DynamoDBJobStore
+from adapters.s3 import S3BlobStore
+from adapters.system import OsEntropy, SystemClock
+from domain.service import JobService
+from entrypoints.settings import Settings
+
+DEFAULT_REGION = "us-east-1"
+
+
+def botocore_config(policy: CallPolicy) -> Config:
+    return Config(
+        connect_timeout=policy.connect_timeout,
+        read_timeout=policy.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": policy.max_attempts},
+        max_pool_connections=16,
+    )
+
+
+def s3_client(settings: Settings) -> Any:
+    # boto3 reads AWS_ENDPOINT_URL itself; passing it keeps Settings the one source of truth.
+    return boto3.client(
+        "s3",
+        region_name=settings.region or DEFAULT_REGION,
+        endpoint_url=settings.endpoint_url,
+        config=botocore_config(S3_POLICY),
+    )
+
+
+def job_store(settings: Settings) -> DynamoDBJobStore:
+    return DynamoDBJobStore(
+        settings.table,
+        region=settings.region or DEFAULT_REGION,
+        host=settings.endpoint_url,
+        policy=DYNAMODB_POLICY,
+    )
+
+
+def blob_store(settings: Settings) -> S3BlobStore:
+    return S3BlobStore(s3_client(settings), settings.bucket)
+
+
+def aws_service(settings: Settings) -> JobService:
+    return JobService(job_store(settings), blob_store(settings), SystemClock(), OsEntropy())
+
+
+def init_storage(settings: Settings) -> None:
+    """Create the table and the bucket if they are missing (local endpoints, tests)."""
+    job_store(settings).create_table()
+    blob_store(settings).create_bucket(settings.region or DEFAULT_REGION)

@@ -1,0 +1,79 @@
+"""moto for the AWS adapters: in process (``mock_aws``), made atomic per request as DynamoDB
+and S3 are (moto's backends take no locks, so concurrent conditional writes could interleave
+inside moto and show lost updates that the real services never allow)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
+
+from adapters.aws import S3_POLICY
+from adapters.dynamodb import DynamoDBJobStore
+from adapters.s3 import S3BlobStore
+from entrypoints.aws import botocore_config
+
+REGION = "eu-west-1"
+TABLE = "blueprint-jobs-test"
+BUCKET = "blueprint-jobs-test"
+
+_moto_lock = threading.RLock()
+_original_call = BotocoreStubber.__call__
+# Faults answer in moto's place (see tests/faults.py). botocore calls every before-send
+# handler and keeps the first answer, so a fault registered beside moto would not stop moto
+# from carrying the request out: the fault has to stand where moto stands.
+FAULTS: list[Callable[[str, Any], Any]] = []
+
+
+def _atomic_call(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+    for fault in list(FAULTS):
+        answer = fault(event_name, request)
+        if answer is not None:
+            return answer
+    with _moto_lock:
+        return _original_call(self, event_name, request, **kwargs)
+
+
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@contextmanager
+def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    aws_credentials(monkeypatch)
+    monkeypatch.setattr(BotocoreStubber, "__call__", _atomic_call)
+    try:
+        with mock_aws():
+            yield
+    finally:
+        FAULTS.clear()
+
+
+def s3_client(endpoint_url: str | None = None) -> Any:
+    """A client configured exactly as production's (timeouts, retry mode, attempts)."""
+    return boto3.client(
+        "s3", region_name=REGION, endpoint_url=endpoint_url, config=botocore_config(S3_POLICY)
+    )
+
+
+def new_job_store() -> DynamoDBJobStore:
+    store = DynamoDBJobStore(TABLE, region=REGION)
+    store.create_table()
+    return store
+
+
+def new_blob_store(**kwargs: Any) -> S3BlobStore:
+    store = S3BlobStore(s3_client(), BUCKET, **kwargs)
+    store.create_bucket(REGION)
+    return store

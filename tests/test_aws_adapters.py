@@ -1,0 +1,229 @@
+"""What only the AWS adapters have: multipart uploads, checksums, faults and retries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from adapters.aws import DYNAMODB_POLICY, S3_POLICY
+from adapters.dynamodb import DynamoDBJobStore
+from adapters.s3 import S3BlobStore
+from domain.errors import ServiceUnavailable
+from domain.service import JobService
+from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
+from tests.blueprints import pdf, png
+from tests.fakes import SeededEntropy, SteppingClock
+from tests.faults import Fault
+from tests.http.clients import CLIENTS
+from tests.http.conftest import SETTINGS
+from tests.http.test_contract import assert_error
+
+MIB = 1024 * 1024
+KEY = "blueprints/job_01jdz5k3a1b2c3d4e5f6g7h8j9/source.pdf"
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with moto_in_process(monkeypatch):
+        yield
+
+
+@pytest.fixture
+def stores(moto: None) -> tuple[DynamoDBJobStore, S3BlobStore]:
+    return new_job_store(), new_blob_store(part_bytes=5 * MIB)
+
+
+def _chunks(data: bytes, size: int = MIB) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def pending_uploads(blobs: S3BlobStore) -> list[Any]:
+    uploads: list[Any] = blobs.client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    return uploads
+
+
+def test_a_small_put_carries_the_whole_files_sha256(stores: Any) -> None:
+    _, blobs = stores
+    blobs.put(KEY, [pdf()], max_bytes=MIB)
+    expected = base64.b64encode(hashlib.sha256(pdf()).digest()).decode()
+    assert blobs.checksum_sha256(KEY) == expected
+
+
+def test_a_large_put_goes_in_checksummed_parts(stores: Any) -> None:
+    _, blobs = stores
+    data = pdf() + bytes(range(256)) * (12 * MIB // 256)
+    assert blobs.put(KEY, _chunks(data), max_bytes=50 * MIB) == len(data)
+    assert blobs.size(KEY) == len(data)
+    assert blobs.read_range(KEY, len(data) - 100, 100) == data[-100:]
+    # S3's checksum of a multipart object: the SHA-256 of the parts' SHA-256 digests.
+    parts = [data[i : i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    assert len(parts) == 3
+    composite = hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in parts)).digest()
+    assert blobs.checksum_sha256(KEY).split("-")[0] == base64.b64encode(composite).decode()
+    assert pending_uploads(blobs) == []
+
+
+def test_a_large_put_that_fails_is_aborted(stores: Any) -> None:
+    _, blobs = stores
+
+    def stream() -> Iterator[bytes]:
+        yield from _chunks(pdf() + b"\x00" * (11 * MIB))
+        raise OSError("client went away")
+
+    with pytest.raises(OSError, match="went away"):
+        blobs.put(KEY, stream(), max_bytes=50 * MIB)
+    assert blobs.size(KEY) is None
+    assert pending_uploads(blobs) == []
+
+
+def test_a_large_put_over_the_limit_is_aborted(stores: Any) -> None:
+    _, blobs = stores
+    from domain.errors import FileTooLarge
+
+    with pytest.raises(FileTooLarge):
+        blobs.put(KEY, _chunks(b"\x00" * (12 * MIB)), max_bytes=11 * MIB)
+    assert blobs.size(KEY) is None
+    assert pending_uploads(blobs) == []
+
+
+def test_worst_case_of_one_create_fits_in_api_gateways_30_seconds() -> None:
+    assert DYNAMODB_POLICY.worst_case_seconds + S3_POLICY.worst_case_seconds < 29
+
+
+# -- faults ---------------------------------------------------------------------------------
+
+
+def service_over(stores: Any) -> JobService:
+    jobs, blobs = stores
+    return JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("ProvisionedThroughputExceededException", 400),
+        ("InternalServerError", 500),
+    ],
+)
+def test_dynamodb_faults_within_the_retries_are_invisible(
+    stores: Any, code: str, status: int
+) -> None:
+    jobs, _ = stores
+    fault = Fault("dynamodb", code, status, times=2).install(jobs.client, "PutItem")
+    job = service_over(stores).create_job([png()], origin())
+    assert fault.injected == 2
+    assert jobs.get(job.job_id) == job
+
+
+@pytest.mark.parametrize(("code", "status"), [("SlowDown", 503), ("InternalError", 500)])
+def test_s3_faults_within_the_retries_are_invisible(stores: Any, code: str, status: int) -> None:
+    _, blobs = stores
+    fault = Fault("s3", code, status, times=2).install(blobs.client, "PutObject")
+    job = service_over(stores).create_job([png()], origin())
+    assert fault.injected == 2
+    assert blobs.size(job.blueprint_s3_key) == len(png())
+
+
+def origin() -> Any:
+    from tests.conftest import ORIGIN
+
+    return ORIGIN
+
+
+def _bucket_keys(blobs: S3BlobStore) -> list[str]:
+    listed = blobs.client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    return [entry["Key"] for entry in listed]
+
+
+def _job_count(jobs: DynamoDBJobStore) -> int:
+    return int(jobs.client.scan(TableName=jobs.table, Select="COUNT")["Count"])
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+def test_persistent_dynamodb_throttling_is_503_and_leaves_no_blob(
+    stores: Any, entrypoint: str
+) -> None:
+    jobs, blobs = stores
+    fault = Fault("dynamodb", "ProvisionedThroughputExceededException", 400).install(
+        jobs.client, "PutItem"
+    )
+    client = CLIENTS[entrypoint](service_over(stores), SETTINGS)
+    reply = client.request(
+        "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert assert_error(reply, 503, "SERVICE_UNAVAILABLE") == {}
+    assert reply.headers["retry-after"] == "1"
+    assert fault.injected == DYNAMODB_POLICY.max_attempts
+    assert _bucket_keys(blobs) == []
+    assert _job_count(jobs) == 0
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+@pytest.mark.parametrize(("code", "status"), [("SlowDown", 503), ("ServiceUnavailable", 503)])
+def test_persistent_s3_faults_are_503_and_record_no_job(
+    stores: Any, entrypoint: str, code: str, status: int
+) -> None:
+    jobs, blobs = stores
+    fault = Fault("s3", code, status).install(blobs.client, "PutObject")
+    client = CLIENTS[entrypoint](service_over(stores), SETTINGS)
+    reply = client.request(
+        "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert_error(reply, 503, "SERVICE_UNAVAILABLE")
+    assert fault.injected == S3_POLICY.max_attempts
+    assert _bucket_keys(blobs) == []
+    assert _job_count(jobs) == 0
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+def test_throttled_reads_are_503(stores: Any, entrypoint: str) -> None:
+    jobs, _ = stores
+    service = service_over(stores)
+    job = service.create_job([png()], origin())
+    Fault("dynamodb", "ThrottlingException", 400).install(jobs.client, "GetItem")
+    client = CLIENTS[entrypoint](service, SETTINGS)
+    reply = client.request("GET", f"/api/v1/jobs/{job.job_id}")
+    assert_error(reply, 503, "SERVICE_UNAVAILABLE")
+
+
+def test_a_request_error_is_not_called_unavailable(stores: Any) -> None:
+    jobs, _ = stores
+    Fault("dynamodb", "ValidationException", 400).install(jobs.client, "GetItem")
+    with pytest.raises(Exception) as caught:
+        jobs.get("job_01jdz5k3a1b2c3d4e5f6g7h8j9")
+    assert not isinstance(caught.value, ServiceUnavailable)
+
+
+def test_readiness_reports_a_missing_table_and_bucket(moto: None) -> None:
+    from tests.aws import REGION, s3_client
+
+    jobs = DynamoDBJobStore("no-such-table", region=REGION)
+    blobs = S3BlobStore(s3_client(), "no-such-bucket")
+    with pytest.raises(ServiceUnavailable, match="does not exist"):
+        jobs.ping()
+    with pytest.raises(ServiceUnavailable, match="not reachable"):
+        blobs.ping()
+    readiness = JobService(jobs, blobs, SteppingClock(), SeededEntropy()).readiness()
+    assert (readiness.job_store, readiness.blob_store) == (False, False)
+
+
+def test_unreachable_endpoints_are_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.aws import aws_credentials
+    from tests.e2e.servers import free_port
+
+    aws_credentials(monkeypatch)
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    from entrypoints.aws import blob_store, job_store
+    from entrypoints.settings import Settings
+
+    settings = Settings(storage="aws", region="eu-west-1", endpoint_url=endpoint)
+    with pytest.raises(ServiceUnavailable):
+        job_store(settings).get("job_01jdz5k3a1b2c3d4e5f6g7h8j9")
+    with pytest.raises(ServiceUnavailable):
+        blob_store(settings).size("x")
