@@ -16,6 +16,7 @@ from typing import Any
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -32,12 +33,16 @@ from domain.errors import (
     JobAlreadyExists,
     JobNotFound,
     ServiceUnavailable,
+    UploadAlreadyUsed,
+    UploadNotFound,
 )
 from domain.feedback import Feedback
 from domain.job import Job, JobError, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
+from domain.upload import UploadSession
 
 JOB_SK = "JOB"
+UPLOAD_SK = "UPLOAD"
 COUNTER_SK = "FEEDBACK_COUNT"
 FEEDBACK_PREFIX = "FB#"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -88,6 +93,16 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
     class CounterItem(Item, discriminator="feedback_count"):
         entries = NumberAttribute(default=0)
 
+    class UploadItem(Item, discriminator="upload"):
+        key = UnicodeAttribute()
+        format = UnicodeAttribute()
+        size_bytes = NumberAttribute()
+        created_at = UnicodeAttribute()
+        expires_at = UnicodeAttribute()
+        job_id = UnicodeAttribute(null=True)
+        # DynamoDB deletes the session some time after this (TTL lags); reads check expires_at.
+        expires = TTLAttribute(null=True)
+
     # One connection (one botocore client) for the table: the subclasses find it on Item.
     Item._get_connection()
 
@@ -98,6 +113,7 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
     Models.JobItem = JobItem  # type: ignore[attr-defined]
     Models.FeedbackItem = FeedbackItem  # type: ignore[attr-defined]
     Models.CounterItem = CounterItem  # type: ignore[attr-defined]
+    Models.UploadItem = UploadItem  # type: ignore[attr-defined]
     return Models
 
 
@@ -274,6 +290,68 @@ class DynamoDBJobStore:
             )
             for item in items
         ]
+
+    def add_upload(self, session: UploadSession) -> None:
+        item = self._m.UploadItem(
+            pk=session.upload_id,
+            sk=UPLOAD_SK,
+            key=session.key,
+            format=session.format.value,
+            size_bytes=session.size_bytes,
+            created_at=format_timestamp(session.created_at),
+            expires_at=format_timestamp(session.expires_at),
+            job_id=session.job_id,
+            expires=session.expires_at,
+        )
+        try:
+            item.save(condition=self._m.Item.pk.does_not_exist())
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+
+    def get_upload(self, upload_id: str) -> UploadSession:
+        try:
+            item = self._m.UploadItem.get(upload_id, UPLOAD_SK, consistent_read=True)
+        except DoesNotExist:
+            raise UploadNotFound("No upload session has this id.", upload_id=upload_id) from None
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+        return UploadSession(
+            upload_id=item.pk,
+            key=item.key,
+            format=BlueprintFormat(item.format),
+            size_bytes=int(item.size_bytes),
+            created_at=parse_timestamp(item.created_at),
+            expires_at=parse_timestamp(item.expires_at),
+            job_id=item.job_id,
+        )
+
+    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
+        """One transaction: the job is new, the session exists and has no job yet."""
+        m = self._m
+        item = self._to_item(job)  # version None: PynamoDB writes 1, if no version exists
+        session = m.UploadItem(pk=upload_id, sk=UPLOAD_SK)
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(item, condition=m.Item.pk.does_not_exist())
+                transaction.update(
+                    session,
+                    actions=[m.UploadItem.job_id.set(job.job_id)],
+                    condition=m.Item.pk.exists() & m.UploadItem.job_id.does_not_exist(),
+                )
+        except PynamoDBException as error:
+            reasons = [
+                reason.code if reason else None
+                for reason in getattr(error, "cancellation_reasons", None) or []
+            ]
+            # Puts come before updates in PynamoDB's transaction.
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id) from None
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                current = self.get_upload(upload_id)  # raises UploadNotFound if missing
+                raise UploadAlreadyUsed(
+                    "This upload has already created a job.", job_id=current.job_id
+                ) from None
+            raise self._translate(error) from error
 
     def ping(self) -> None:
         try:

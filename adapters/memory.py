@@ -6,19 +6,34 @@ behaviour as the DynamoDB and S3 adapters.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 
 from domain.errors import (
     BlobNotFound,
     ConcurrentModification,
     FeedbackLimitReached,
     FileTooLarge,
+    InvalidRequest,
     JobAlreadyExists,
     JobNotFound,
+    UploadAlreadyUsed,
+    UploadNotFound,
+    UploadRejected,
 )
 from domain.feedback import Feedback
 from domain.job import Job
+from domain.timestamps import format_timestamp, parse_timestamp
+from domain.upload import UploadForm, UploadSession
+from ports.system import Clock
+
+LOCAL_UPLOAD_PATH = "/local-uploads"
 
 
 class MemoryJobStore:
@@ -26,12 +41,40 @@ class MemoryJobStore:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._feedback: dict[str, list[Feedback]] = {}
+        self._uploads: dict[str, UploadSession] = {}
 
     def add(self, job: Job) -> None:
         with self._lock:
-            if job.job_id in self._jobs:
-                raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id)
-            self._jobs[job.job_id] = job
+            self._add(job)
+
+    def _add(self, job: Job) -> None:
+        if job.job_id in self._jobs:
+            raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id)
+        self._jobs[job.job_id] = job
+
+    def add_upload(self, session: UploadSession) -> None:
+        with self._lock:
+            self._uploads[session.upload_id] = session
+
+    def get_upload(self, upload_id: str) -> UploadSession:
+        with self._lock:
+            return self._get_upload(upload_id)
+
+    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
+        with self._lock:
+            session = self._get_upload(upload_id)
+            if session.job_id is not None:
+                raise UploadAlreadyUsed(
+                    "This upload has already created a job.", job_id=session.job_id
+                )
+            self._add(job)
+            self._uploads[upload_id] = session.used_by(job.job_id)
+
+    def _get_upload(self, upload_id: str) -> UploadSession:
+        try:
+            return self._uploads[upload_id]
+        except KeyError:
+            raise UploadNotFound("No upload session has this id.", upload_id=upload_id) from None
 
     def get(self, job_id: str) -> Job:
         with self._lock:
@@ -63,7 +106,8 @@ class MemoryJobStore:
 
     def list_feedback(self, job_id: str) -> list[Feedback]:
         with self._lock:
-            return list(self._feedback.get(job_id, ()))
+            entries = list(self._feedback.get(job_id, ()))
+        return sorted(entries, key=lambda entry: (entry.created_at, entry.feedback_id))
 
     def ping(self) -> None:
         return None
@@ -76,10 +120,18 @@ class MemoryJobStore:
 
 
 class MemoryBlobStore:
-    def __init__(self) -> None:
+    """Objects in a dict; uploads by signed form, as S3's presigned POST, for the local server.
+
+    A form carries ``key``, a base64 ``policy`` (expiry, key, size range) and its HMAC in
+    ``x-amz-signature``; ``accept_upload`` checks all three before it stores a byte.
+    """
+
+    def __init__(self, upload_secret: bytes | None = None, clock: Clock | None = None) -> None:
         self._lock = threading.Lock()
         # bytearray, not bytes: converting would copy a 50 MiB file once more.
         self._objects: dict[str, bytearray] = {}
+        self._secret = upload_secret or os.urandom(32)
+        self._clock = clock or _UtcClock()
 
     def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
         buffer = bytearray()
@@ -108,6 +160,53 @@ class MemoryBlobStore:
             data = self._objects.get(key)
             return None if data is None else len(data)
 
+    def stream(self, key: str, chunk_bytes: int) -> Iterator[bytes]:
+        with self._lock:
+            data = self._objects.get(key)
+        if data is None:
+            raise BlobNotFound("No object under this key.", key=key)
+        view = memoryview(data)
+        for start in range(0, len(view), chunk_bytes):
+            yield bytes(view[start : start + chunk_bytes])
+
+    def copy(self, source: str, target: str) -> None:
+        with self._lock:
+            data = self._objects.get(source)
+            if data is None:
+                raise BlobNotFound("No object under this key.", key=source)
+            # Objects are never changed in place, so the copy can share the buffer.
+            self._objects[target] = data
+
+    def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
+        expires = self._clock.now() + timedelta(seconds=expires_in_seconds)
+        policy = {
+            "expiration": format_timestamp(expires),
+            "conditions": [{"key": key}, ["content-length-range", 1, max_bytes]],
+        }
+        encoded = base64.b64encode(json.dumps(policy).encode()).decode()
+        return UploadForm(
+            LOCAL_UPLOAD_PATH,
+            {"key": key, "policy": encoded, "x-amz-signature": _sign(self._secret, encoded)},
+        )
+
+    def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
+        """Store a form upload after checking its policy; what S3 does with a presigned POST."""
+        encoded = fields.get("policy", "")
+        if not hmac.compare_digest(_sign(self._secret, encoded), fields.get("x-amz-signature", "")):
+            raise UploadRejected("The upload form's signature does not match its policy.")
+        policy = json.loads(base64.b64decode(encoded))
+        if self._clock.now() >= parse_timestamp(policy["expiration"]):
+            raise UploadRejected("The upload form has expired; open a new upload session.")
+        key = policy["conditions"][0]["key"]
+        if fields.get("key") != key:
+            raise UploadRejected("The form's key is not the one its policy allows.")
+        _, low, high = policy["conditions"][1]
+        size = self.put(key, chunks, high)
+        if size < low:
+            self.delete(key)
+            raise InvalidRequest("The uploaded file is empty.", field="file")
+        return size
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._objects.pop(key, None)
@@ -119,3 +218,12 @@ class MemoryBlobStore:
         """Every stored key; lets tests and the local server see what is kept."""
         with self._lock:
             return sorted(self._objects)
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _sign(secret: bytes, policy: str) -> str:
+    return hmac.new(secret, policy.encode(), hashlib.sha256).hexdigest()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws import error_code, http_status, unavailable
 from domain.errors import BlobNotFound, FileTooLarge, ServiceUnavailable
+from domain.upload import UploadForm
 
 PART_BYTES = 8 * 1024 * 1024
 _MISSING = {"NoSuchKey", "404", "NotFound"}
@@ -133,6 +134,48 @@ class S3BlobStore:
         except BotoCoreError as error:
             raise self._translate(error) from error
         return int(answer["ContentLength"])
+
+    def stream(self, key: str, chunk_bytes: int) -> Iterator[bytes]:
+        try:
+            answer = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error_code(error) in _MISSING:
+                raise BlobNotFound("No object under this key.", key=key) from None
+            raise self._translate(error) from error
+        except BotoCoreError as error:
+            raise self._translate(error) from error
+        body = answer["Body"]
+        try:
+            yield from body.iter_chunks(chunk_bytes)
+        except BotoCoreError as error:
+            raise self._translate(error) from error
+        finally:
+            body.close()
+
+    def copy(self, source: str, target: str) -> None:
+        try:
+            self._s3.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as error:
+            if error_code(error) in _MISSING:
+                raise BlobNotFound("No object under this key.", key=source) from None
+            raise self._translate(error) from error
+        except BotoCoreError as error:
+            raise self._translate(error) from error
+
+    def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
+        """A presigned POST: the policy pins the key and the size range and expires."""
+        answer = self._s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Conditions=[["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in_seconds,
+        )
+        return UploadForm(str(answer["url"]), {k: str(v) for k, v in answer["fields"].items()})
 
     def checksum_sha256(self, key: str) -> str | None:
         """The SHA-256 S3 verified for the object, base64 (composite for multipart)."""

@@ -130,22 +130,26 @@ class BlueprintInspector:
         return BlueprintFacts(self._format, self._sha256.hexdigest(), self.size_bytes)
 
     def _decide(self) -> None:
-        detected = detect_format(self._head)
-        declared = self._declared.value if self._declared else None
-        if detected is None:
-            raise InvalidFileFormat(
-                "The file is not a PNG, JPEG or PDF blueprint.",
-                detected=None,
-                declared=declared,
-            )
-        if self._declared is not None and self._declared is not detected:
-            raise InvalidFileFormat(
-                f"The file is a {detected.value.upper()}, not the declared "
-                f"{self._declared.value.upper()}.",
-                detected=detected.value,
-                declared=declared,
-            )
-        self._format = detected
+        self._format = check_signature(self._head, self._declared)
+
+
+def check_signature(head: bytes, declared: BlueprintFormat | None = None) -> BlueprintFormat:
+    """The format ``head`` starts with; ``InvalidFileFormat`` if none, or not ``declared``."""
+    detected = detect_format(head)
+    declared_name = declared.value if declared else None
+    if detected is None:
+        raise InvalidFileFormat(
+            "The file is not a PNG, JPEG or PDF blueprint.",
+            detected=None,
+            declared=declared_name,
+        )
+    if declared is not None and declared is not detected:
+        raise InvalidFileFormat(
+            f"The file is a {detected.value.upper()}, not the declared {declared.value.upper()}.",
+            detected=detected.value,
+            declared=declared_name,
+        )
+    return detected
 
 
 def inspected(chunks: Iterable[bytes], inspector: BlueprintInspector) -> Iterator[bytes]:

@@ -84,6 +84,18 @@ class UploadIncomplete(DomainError):
     code = "UPLOAD_INCOMPLETE"
 
 
+class UploadAlreadyUsed(DomainError):
+    """An upload session creates one job; this one already has."""
+
+    code = "UPLOAD_ALREADY_USED"
+
+
+class UploadRejected(DomainError):
+    """A form upload whose policy is forged, altered or expired."""
+
+    code = "UPLOAD_REJECTED"
+
+
 class ServiceUnavailable(DomainError):
     """A backing store is throttled or down after bounded retries."""
 

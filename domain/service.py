@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from attrs import frozen
 
 from domain import ids
-from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFormat, BlueprintInspector, inspected
+from domain.blueprint import (
+    MAX_BLUEPRINT_BYTES,
+    SIGNATURE_BYTES,
+    BlueprintFormat,
+    BlueprintInspector,
+    check_signature,
+    inspected,
+)
 from domain.errors import (
     ConcurrentModification,
     DomainError,
@@ -19,16 +26,22 @@ from domain.errors import (
     InvalidRequest,
     JobNotFinished,
     PreconditionFailed,
+    UploadAlreadyUsed,
+    UploadIncomplete,
+    UploadNotFound,
+    UploadRejected,
 )
 from domain.feedback import MAX_FEEDBACK_PER_JOB, Feedback, Rating
 from domain.job import Job, JobStatus
-from ports.blobs import BlobStore
+from domain.upload import UPLOAD_TTL, UploadForm, UploadSession
+from ports.blobs import BlobStore, FormUploadReceiver
 from ports.jobs import JobStore
 from ports.system import Clock, Entropy
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPDATE_ATTEMPTS = 5
+STREAM_CHUNK_BYTES = 1024 * 1024
 
 
 @frozen
@@ -70,6 +83,7 @@ class JobService:
         self._clock = clock
         self._entropy = entropy
         self._update_attempts = update_attempts
+        self._receiver = blobs if isinstance(blobs, FormUploadReceiver) else None
 
     # -- ids -----------------------------------------------------------------------------------
 
@@ -134,6 +148,79 @@ class JobService:
             if inspector.format is not None:
                 return inspector.format
         return inspector.finish().format
+
+    # -- upload sessions -----------------------------------------------------------------------
+
+    def open_upload(self, format_name: Any, size_bytes: Any) -> tuple[UploadSession, UploadForm]:
+        """Record a session and presign the form with which the client uploads the file."""
+        now = self._clock.now()
+        upload_id = ids.new_upload_id(now, self._random(ids.ULID_RANDOM_BYTES))
+        session = UploadSession.open(upload_id, format_name, size_bytes, now)
+        form = self._blobs.presign_upload(
+            session.key, MAX_BLUEPRINT_BYTES, int(UPLOAD_TTL.total_seconds())
+        )
+        self._jobs.add_upload(session)
+        return session, form
+
+    @property
+    def receives_uploads(self) -> bool:
+        """Whether upload forms are sent to this service (local storage) rather than to S3."""
+        return self._receiver is not None
+
+    def receive_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
+        if self._receiver is None:
+            raise UploadRejected("This service does not receive uploads itself.")
+        return self._receiver.accept_upload(fields, chunks)
+
+    def create_job_from_upload(self, upload_id: str, origin: Origin) -> Job:
+        """Check the uploaded object by its size and leading bytes, hash it as a stream, move
+        it under the job's key and record the job, marking the session used, all or nothing.
+        """
+        if not ids.is_upload_id(upload_id):
+            raise InvalidRequest("upload_id is 'upl_' and 26 ULID characters.", field="upload_id")
+        session = self._jobs.get_upload(upload_id)
+        now = self._clock.now()
+        if session.expired(now):
+            raise UploadNotFound("The upload session has expired.", upload_id=upload_id)
+        if session.job_id is not None:
+            raise UploadAlreadyUsed("This upload has already created a job.", job_id=session.job_id)
+        size = self._blobs.size(session.key)
+        if size is None:
+            raise UploadIncomplete(
+                "Nothing has been uploaded for this session yet.", upload_id=upload_id
+            )
+        if size > MAX_BLUEPRINT_BYTES:
+            self._discard_blob(session.key)
+            raise FileTooLarge(
+                f"A blueprint may be at most {MAX_BLUEPRINT_BYTES} bytes.",
+                max_bytes=MAX_BLUEPRINT_BYTES,
+            )
+        # The leading bytes decide the format before the whole object is read.
+        check_signature(self._blobs.read_range(session.key, 0, SIGNATURE_BYTES), session.format)
+        inspector = BlueprintInspector(session.format)
+        for chunk in self._blobs.stream(session.key, STREAM_CHUNK_BYTES):
+            inspector.feed(chunk)
+        facts = inspector.finish()
+        job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
+        key = blueprint_key(job_id, facts.format)
+        self._blobs.copy(session.key, key)
+        job = Job.create(
+            job_id=job_id,
+            now=now,
+            blueprint=facts,
+            blueprint_key=key,
+            request_id=origin.request_id,
+            correlation_id=origin.correlation_id,
+            api_version=origin.api_version,
+        )
+        try:
+            self._jobs.add_job_from_upload(job, upload_id)
+        except BaseException:
+            self._discard_blob(key)
+            raise
+        self._discard_blob(session.key)
+        log.info("job created from an upload", extra={"job_id": job_id})
+        return job
 
     def _discard_blob(self, key: str) -> None:
         try:

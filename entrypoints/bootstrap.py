@@ -16,7 +16,10 @@ from entrypoints.settings import Settings
 
 def memory_service() -> JobService:
     """A service over in-memory storage, for the local server and tests."""
-    return JobService(MemoryJobStore(), MemoryBlobStore(), SystemClock(), OsEntropy())
+    clock, entropy = SystemClock(), OsEntropy()
+    # The secret signs the local server's upload forms; a new one each process is enough.
+    blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
+    return JobService(MemoryJobStore(), blobs, clock, entropy)
 
 
 def build_service(settings: Settings) -> JobService:

@@ -26,7 +26,7 @@ class _Everything:
             headers={name.lower(): value for name, value in req.headers.items()},
             body=req.bounded_stream,
             content_length=req.content_length,
-            host=req.host,
+            host=req.netloc,
             scheme=req.scheme,
         )
         response = self._api.handle(request)

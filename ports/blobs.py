@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol, runtime_checkable
+
+from domain.upload import UploadForm
 
 
 class BlobStore(Protocol):
@@ -20,8 +22,26 @@ class BlobStore(Protocol):
     def size(self, key: str) -> int | None:
         """The stored object's size, or None if there is none."""
 
+    def stream(self, key: str, chunk_bytes: int) -> Iterator[bytes]:
+        """The object in chunks of at most ``chunk_bytes``. Raises ``BlobNotFound``."""
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object within the store, without passing it through this process."""
+
+    def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
+        """A form with which a client may POST 1..``max_bytes`` bytes to ``key``, once or
+        more, until it expires."""
+
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing key is not an error."""
 
     def ping(self) -> None:
         """Return if the store can serve requests; raise ``ServiceUnavailable`` if not."""
+
+
+@runtime_checkable
+class FormUploadReceiver(Protocol):
+    """A blob store that takes form uploads itself (the local server's), as S3 takes its
+    presigned POSTs: the store checks the form's policy before it keeps a byte."""
+
+    def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int: ...

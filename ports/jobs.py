@@ -6,6 +6,7 @@ from typing import Protocol
 
 from domain.feedback import Feedback
 from domain.job import Job
+from domain.upload import UploadSession
 
 
 class JobStore(Protocol):
@@ -29,7 +30,19 @@ class JobStore(Protocol):
         """
 
     def list_feedback(self, job_id: str) -> list[Feedback]:
-        """The job's feedback, oldest first."""
+        """The job's feedback, oldest first (entries of one millisecond in id order)."""
+
+    def add_upload(self, session: UploadSession) -> None:
+        """Record a new upload session."""
+
+    def get_upload(self, upload_id: str) -> UploadSession:
+        """The session. Raises ``UploadNotFound``."""
+
+    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
+        """Add ``job`` and mark the session used by it, both or neither.
+
+        Raises ``UploadAlreadyUsed`` if the session has a job, ``UploadNotFound`` without it.
+        """
 
     def ping(self) -> None:
         """Return if the store can serve requests; raise ``ServiceUnavailable`` if not."""

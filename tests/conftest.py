@@ -31,8 +31,8 @@ def jobs() -> MemoryJobStore:
 
 
 @pytest.fixture
-def blobs() -> MemoryBlobStore:
-    return MemoryBlobStore()
+def blobs(clock: SteppingClock) -> MemoryBlobStore:
+    return MemoryBlobStore(upload_secret=b"test-secret", clock=clock)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 from domain import ids
 from domain.blueprint import (
@@ -32,6 +33,7 @@ from domain.errors import (
 )
 from domain.job import Job
 from domain.service import JobService, Origin
+from domain.timestamps import format_timestamp
 from entrypoints.http import openapi
 from entrypoints.http.errors import (
     STATUS_BY_CODE,
@@ -39,11 +41,13 @@ from entrypoints.http.errors import (
     HttpProblem,
     MethodNotAllowed,
     PayloadTooLarge,
+    RouteNotFound,
     UnsupportedMediaType,
 )
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
+from entrypoints.http.multipart import FormReader, boundary_of
 from entrypoints.http.representations import JOB_REPRESENTATIONS, feedback
-from entrypoints.http.routes import DEFAULT_VERSION, Match
+from entrypoints.http.routes import DEFAULT_VERSION, LOCAL_UPLOADS, Match
 from entrypoints.http.routes import match as match_route
 from entrypoints.logs import bind, log_context
 from entrypoints.settings import Settings
@@ -95,6 +99,8 @@ class Api:
             ("job", "GET"): self._get_job,
             ("job", "DELETE"): self._cancel_job,
             ("feedback", "POST"): self._add_feedback,
+            ("uploads", "POST"): self._open_upload,
+            ("local_uploads", "POST"): self._receive_upload,
             ("openapi", "GET"): self._openapi,
         }
 
@@ -135,6 +141,8 @@ class Api:
 
     def _dispatch(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
         found = match_route(request.path)
+        if found.route is LOCAL_UPLOADS and not self._service.receives_uploads:
+            raise RouteNotFound("No resource at this path.", path=request.path)
         exchange.match = found
         exchange.version = found.version
         if found.job_id is not None:
@@ -272,6 +280,14 @@ class Api:
         chunks: Iterable[bytes]
         if media_type == "application/json":
             payload = _read_json(request, MAX_BASE64_JSON_BYTES, blueprint=True)
+            if "upload_id" in payload:
+                _only_fields(payload, {"upload_id"})
+                job = self._service.create_job_from_upload(
+                    payload["upload_id"],
+                    Origin(exchange.request_id, exchange.correlation_id, exchange.version),
+                )
+                bind(job_id=job.job_id)
+                return self._job_response(201, job, exchange, created=True)
             chunks, declared = _inline_blueprint(payload)
         else:
             declared = format_from_content_type(media_type) if media_type else None
@@ -288,6 +304,33 @@ class Api:
         bind(job_id=job.job_id)
         return self._job_response(201, job, exchange, created=True)
 
+    def _open_upload(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        _require_json(request)
+        payload = _read_json(request, MAX_SMALL_JSON_BYTES)
+        _only_fields(payload, {"format", "size_bytes"})
+        for name in ("format", "size_bytes"):
+            if name not in payload:
+                raise InvalidRequest(f"{name} is required.", field=name)
+        session, form = self._service.open_upload(payload["format"], payload["size_bytes"])
+        data = {
+            "upload_id": session.upload_id,
+            "method": "POST",
+            "url": urljoin(_base_url(request), form.url),
+            "fields": dict(form.fields),
+            "expires_at": format_timestamp(session.expires_at),
+            "max_bytes": MAX_BLUEPRINT_BYTES,
+        }
+        return self._success(201, data, exchange)
+
+    def _receive_upload(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
+        """The local stand-in for S3's form upload: 204 with no body, as S3 answers."""
+        # The form's own fields and part headers add a few KB to the file.
+        _refuse_declared_length(request, MAX_BLUEPRINT_BYTES + 64 * 1024, blueprint=True)
+        reader = FormReader(request.body, boundary_of(request.header("content-type") or ""))
+        fields = reader.read_fields()
+        self._service.receive_upload(fields, reader.file_chunks())
+        return HttpResponse(204, [("Cache-Control", "no-store")])
+
     def _get_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
         job = self._service.get_job(_job_id(exchange))
         if _none_match(request.header("if-none-match"), job):
@@ -300,12 +343,7 @@ class Api:
         return self._job_response(200, job, exchange)
 
     def _add_feedback(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
-        if _media_type(request) != "application/json":
-            raise UnsupportedMediaType(
-                "Send feedback as application/json.",
-                content_type=_media_type(request),
-                supported=["application/json"],
-            )
+        _require_json(request)
         payload = _read_json(request, MAX_SMALL_JSON_BYTES)
         _only_fields(payload, {"rating", "comment"})
         if "rating" not in payload:
@@ -336,6 +374,20 @@ def _job_id(exchange: _Exchange) -> str:
 
 def _media_type(request: HttpRequest) -> str:
     return (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def _require_json(request: HttpRequest) -> None:
+    if _media_type(request) != "application/json":
+        raise UnsupportedMediaType(
+            "Send this request as application/json.",
+            content_type=_media_type(request),
+            supported=["application/json"],
+        )
+
+
+def _base_url(request: HttpRequest) -> str:
+    """Where the client reached us: relative upload URLs are resolved against it."""
+    return f"{request.scheme}://{request.host or 'localhost'}/"
 
 
 def _refuse_declared_length(request: HttpRequest, limit: int, *, blueprint: bool) -> None:

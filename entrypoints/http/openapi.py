@@ -128,15 +128,34 @@ def _schemas(version: str) -> dict[str, Any]:
         )
         for fmt, names in (("png", ["png"]), ("jpg", ["jpg", "jpeg"]), ("pdf", ["pdf"]))
     ]
+    inline.append(_obj({"upload_id": _pattern(ids.UPLOAD_ID.pattern)}))
     return {
         "Meta": meta,
         "JobError": job_error,
         "Job": job,
         "JobEnvelope": envelope(_ref("Job")),
         "InlineBlueprint": {
-            "description": "A base64 blueprint; `format`, if given, must match the bytes.",
+            "description": "A base64 blueprint (`format`, if given, must match the bytes), or "
+            "the `upload_id` of an upload session whose file has been sent.",
             "oneOf": inline,
         },
+        "UploadRequest": _obj(
+            {
+                "format": {"type": "string", "enum": ["png", "jpg", "jpeg", "pdf"]},
+                "size_bytes": {"type": "integer", "minimum": 1, "maximum": MAX_BLUEPRINT_BYTES},
+            }
+        ),
+        "UploadSession": _obj(
+            {
+                "upload_id": _pattern(ids.UPLOAD_ID.pattern),
+                "method": {"const": "POST"},
+                "url": {"type": "string", "format": "uri"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                "expires_at": _TIMESTAMP,
+                "max_bytes": {"const": MAX_BLUEPRINT_BYTES},
+            }
+        ),
+        "UploadEnvelope": envelope(_ref("UploadSession")),
         "FeedbackRequest": _obj(
             {
                 "rating": {"type": "integer", "minimum": 1, "maximum": 5},
@@ -219,7 +238,7 @@ _DESCRIPTIONS = {
     403: "A preflight from an origin that is not allowed.",
     404: "No such resource.",
     405: "The method is not allowed on this resource.",
-    409: "The job's state does not allow this.",
+    409: "The job's or the upload's state does not allow this.",
     412: "If-Match named another version.",
     413: "The blueprint or body is too large.",
     415: "Unsupported Content-Type.",
@@ -294,6 +313,22 @@ def _paths(version: str) -> dict[str, Any]:
                             "Location": {"required": True, "schema": {"type": "string"}},
                         },
                     ),
+                    **_errors(400, 409, 413, 415, 503),
+                },
+            }
+        },
+        f"{base}/uploads": {
+            "post": {
+                "operationId": "openUpload",
+                "summary": "Open an upload session: a form with which to send a blueprint of up "
+                "to 50 MiB straight to storage, then create the job with its `upload_id`.",
+                "parameters": [_CORRELATION_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("UploadRequest")}},
+                },
+                "responses": {
+                    "201": _json_response("Opened.", "UploadEnvelope"),
                     **_errors(400, 413, 415, 503),
                 },
             }

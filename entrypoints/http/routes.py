@@ -29,8 +29,11 @@ READY = Route("ready", "/health/ready", ("GET",))
 JOBS = Route("jobs", "/api/{v}/jobs", ("POST",))
 JOB = Route("job", "/api/{v}/jobs/{job_id}", ("GET", "DELETE"))
 FEEDBACK = Route("feedback", "/api/{v}/jobs/{job_id}/feedback", ("POST",))
+UPLOADS = Route("uploads", "/api/{v}/uploads", ("POST",))
 OPENAPI = Route("openapi", "/api/{v}/openapi.json", ("GET",))
-ROUTES = (HEALTH, READY, JOBS, JOB, FEEDBACK, OPENAPI)
+ROUTES = (HEALTH, READY, JOBS, JOB, FEEDBACK, UPLOADS, OPENAPI)
+# Where the local server receives upload forms (S3's part on AWS): not a versioned API route.
+LOCAL_UPLOADS = Route("local_uploads", "/local-uploads", ("POST",))
 
 
 @frozen
@@ -48,6 +51,8 @@ def match(path: str) -> Match:
         return Match(HEALTH, DEFAULT_VERSION)
     if path == "/health/ready":
         return Match(READY, DEFAULT_VERSION)
+    if path == LOCAL_UPLOADS.template:
+        return Match(LOCAL_UPLOADS, DEFAULT_VERSION)
     segments = path.split("/")[1:]
     if not segments or segments[0] != "api":
         raise RouteNotFound("No resource at this path.", path=path)
@@ -67,6 +72,8 @@ def match(path: str) -> Match:
             return Match(JOB, version, job_id)
         case ["jobs", job_id, "feedback"] if job_id:
             return Match(FEEDBACK, version, job_id)
+        case ["uploads"]:
+            return Match(UPLOADS, version)
         case ["openapi.json"]:
             return Match(OPENAPI, version)
     raise RouteNotFound("No resource at this path.", path=path)

@@ -11,6 +11,7 @@ from adapters.memory import MemoryBlobStore, MemoryJobStore
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.aws import moto_in_process, new_blob_store, new_job_store
+from tests.fakes import SteppingClock
 
 JOB_STORES = ["memory_job_store", "dynamodb_job_store"]
 BLOB_STORES = ["memory_blob_store", "s3_blob_store"]
@@ -23,7 +24,7 @@ def memory_job_store() -> MemoryJobStore:
 
 @pytest.fixture
 def memory_blob_store() -> MemoryBlobStore:
-    return MemoryBlobStore()
+    return MemoryBlobStore(upload_secret=b"contract-secret", clock=SteppingClock())
 
 
 @pytest.fixture

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
+import requests
 
-from domain.errors import BlobNotFound, FileTooLarge
+from adapters.memory import MemoryBlobStore
+from domain.errors import BlobNotFound, DomainError, FileTooLarge
+from domain.upload import UploadForm
 from ports.blobs import BlobStore
 
 KEY = "blueprints/job_01jdz5k3a1b2c3d4e5f6g7h8j9/source.pdf"
@@ -57,3 +63,56 @@ def test_delete_removes_and_is_idempotent(blob_store: BlobStore) -> None:
 
 def test_ping_answers(blob_store: BlobStore) -> None:
     blob_store.ping()
+
+
+def test_stream_returns_the_object_in_bounded_chunks(blob_store: BlobStore) -> None:
+    blob_store.put(KEY, [DATA], max_bytes=len(DATA))
+    chunks = list(blob_store.stream(KEY, 1000))
+    assert b"".join(chunks) == DATA
+    assert max(len(chunk) for chunk in chunks) <= 1000
+
+
+def test_stream_of_a_missing_object(blob_store: BlobStore) -> None:
+    with pytest.raises(BlobNotFound):
+        list(blob_store.stream(KEY, 1000))
+
+
+def test_copy(blob_store: BlobStore) -> None:
+    blob_store.put(KEY, [DATA], max_bytes=len(DATA))
+    blob_store.copy(KEY, "elsewhere/copy")
+    blob_store.delete(KEY)
+    assert blob_store.read_range("elsewhere/copy", 0, len(DATA)) == DATA
+    with pytest.raises(BlobNotFound):
+        blob_store.copy(KEY, "elsewhere/again")
+
+
+def _policy(fields: Mapping[str, str]) -> dict[str, Any]:
+    policy: dict[str, Any] = json.loads(base64.b64decode(fields["policy"]))
+    return policy
+
+
+def test_an_upload_form_pins_the_key_and_the_size(blob_store: BlobStore) -> None:
+    form = blob_store.presign_upload("uploads/upl_x/blueprint", 52_428_800, 900)
+    assert form.url
+    assert form.fields["key"] == "uploads/upl_x/blueprint"
+    conditions = _policy(form.fields)["conditions"]
+    assert ["content-length-range", 1, 52_428_800] in conditions
+    assert {"key": "uploads/upl_x/blueprint"} in conditions
+
+
+def upload(blob_store: BlobStore, form: UploadForm, data: bytes) -> int:
+    """Send ``data`` with ``form`` as a client would: to S3, or to the local server's store."""
+    if isinstance(blob_store, MemoryBlobStore):
+        try:
+            blob_store.accept_upload(form.fields, [data])
+        except DomainError as error:
+            return {"FILE_TOO_LARGE": 400, "UPLOAD_REJECTED": 403}.get(error.code, 400)
+        return 204
+    answer = requests.post(form.url, data=dict(form.fields), files={"file": data}, timeout=30)
+    return answer.status_code
+
+
+def test_an_upload_form_stores_what_is_sent(blob_store: BlobStore) -> None:
+    form = blob_store.presign_upload(KEY, 52_428_800, 900)
+    assert upload(blob_store, form, DATA) in (200, 201, 204)
+    assert blob_store.read_range(KEY, 0, len(DATA)) == DATA

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,9 +14,12 @@ from domain.errors import (
     FeedbackLimitReached,
     JobAlreadyExists,
     JobNotFound,
+    UploadAlreadyUsed,
+    UploadNotFound,
 )
 from domain.feedback import Feedback, Rating
 from domain.job import Job
+from domain.upload import UploadSession
 from ports.jobs import JobStore
 from tests.fakes import START, SeededEntropy
 
@@ -36,9 +39,11 @@ def a_job(comment_seed: int = 0) -> Job:
     )
 
 
-def feedback_for(job: Job, rating: int = 4, comment: str | None = "ok") -> Feedback:
-    feedback_id = ids.new_feedback_id(START, _entropy.random_bytes(10))
-    return Feedback.create(feedback_id, job.job_id, Rating.parse(rating, comment), START)
+def feedback_for(
+    job: Job, rating: int = 4, comment: str | None = "ok", at: datetime = START
+) -> Feedback:
+    feedback_id = ids.new_feedback_id(at, _entropy.random_bytes(10))
+    return Feedback.create(feedback_id, job.job_id, Rating.parse(rating, comment), at)
 
 
 LATER = START + timedelta(seconds=2)
@@ -121,13 +126,18 @@ def test_racing_saves_of_one_version_have_one_winner(job_store: JobStore) -> Non
     assert job_store.get(job.job_id).version == 2
 
 
-def test_feedback_appends_in_order(job_store: JobStore) -> None:
+def test_feedback_is_listed_oldest_first(job_store: JobStore) -> None:
     job = a_job()
     job_store.add(job)
-    first, second = feedback_for(job, 5, "great"), feedback_for(job, 1, None)
-    job_store.add_feedback(first, limit=100)
-    job_store.add_feedback(second, limit=100)
-    assert job_store.list_feedback(job.job_id) == [first, second]
+    later = feedback_for(job, 5, "great", at=LATER)
+    earlier = feedback_for(job, 1, None)
+    same_instant = sorted([feedback_for(job, 2), feedback_for(job, 3)], key=lambda f: f.feedback_id)
+    for entry in (later, same_instant[1], earlier, same_instant[0]):
+        job_store.add_feedback(entry, limit=100)
+    # Oldest first; entries of the same millisecond in id order.
+    assert job_store.list_feedback(job.job_id) == sorted(
+        [earlier, *same_instant, later], key=lambda f: (f.created_at, f.feedback_id)
+    )
 
 
 def test_feedback_needs_the_job(job_store: JobStore) -> None:
@@ -175,3 +185,61 @@ def test_a_long_comment_is_kept_whole(job_store: JobStore) -> None:
 
 def test_ping_answers(job_store: JobStore) -> None:
     job_store.ping()
+
+
+def a_session() -> UploadSession:
+    upload_id = ids.new_upload_id(START, _entropy.random_bytes(10))
+    return UploadSession.open(upload_id, "pdf", 1234, START)
+
+
+def test_upload_sessions_read_back(job_store: JobStore) -> None:
+    session = a_session()
+    job_store.add_upload(session)
+    assert job_store.get_upload(session.upload_id) == session
+    with pytest.raises(UploadNotFound):
+        job_store.get_upload(a_session().upload_id)
+
+
+def test_a_job_from_an_upload_marks_the_session_once(job_store: JobStore) -> None:
+    session = a_session()
+    job_store.add_upload(session)
+    job = a_job()
+    job_store.add_job_from_upload(job, session.upload_id)
+    assert job_store.get(job.job_id) == job
+    assert job_store.get_upload(session.upload_id).job_id == job.job_id
+    other = a_job()
+    with pytest.raises(UploadAlreadyUsed) as caught:
+        job_store.add_job_from_upload(other, session.upload_id)
+    assert caught.value.details["job_id"] == job.job_id
+    with pytest.raises(JobNotFound):
+        job_store.get(other.job_id)
+
+
+def test_a_job_from_an_unknown_upload_is_not_added(job_store: JobStore) -> None:
+    job = a_job()
+    with pytest.raises(UploadNotFound):
+        job_store.add_job_from_upload(job, a_session().upload_id)
+    with pytest.raises(JobNotFound):
+        job_store.get(job.job_id)
+
+
+def test_racing_jobs_from_one_upload_have_one_winner(job_store: JobStore) -> None:
+    session = a_session()
+    job_store.add_upload(session)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            job_store.add_job_from_upload(a_job(), session.upload_id)
+            outcomes.append("won")
+        except UploadAlreadyUsed:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost"] * 5 + ["won"]

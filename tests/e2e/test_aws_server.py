@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -15,45 +12,23 @@ from adapters.s3 import S3BlobStore
 from entrypoints.aws import aws_service, blob_store
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
+from tests.e2e.conftest import aws_env_for, init_storage
 from tests.e2e.servers import cli, free_port, running
 
 pytestmark = pytest.mark.slow
 
-REGION = "eu-west-1"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with running(command, f"{endpoint}/moto-api/"):
-        yield endpoint
-
 
 @pytest.fixture(scope="module")
 def aws_env(moto_server: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "BLUEPRINT_JOBS_TABLE": "e2e-jobs",
-        "BLUEPRINT_JOBS_BUCKET": "e2e-blueprints",
-    }
+    return aws_env_for(moto_server, "e2e")
 
 
 def test_init_storage_then_serve_and_use_a_job(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {**os.environ, **aws_env}
-    init = subprocess.run(
-        [*cli(), "init-storage"], env=env, capture_output=True, text=True, timeout=120
-    )
+    init = init_storage(aws_env)
     assert init.returncode == 0, init.stderr
-    again = subprocess.run(
-        [*cli(), "init-storage"], env=env, capture_output=True, text=True, timeout=120
-    )
+    again = init_storage(aws_env)
     assert again.returncode == 0, again.stderr  # idempotent
 
     port = free_port()
