@@ -23,15 +23,17 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.servers import cli, free_port, running  # noqa: E402
+from tests.e2e.servers import cli, free_port, running
 
 SIZE = 50 * 1024 * 1024
 
 
 def blueprint() -> bytes:
     head = b"%PDF-1.7\n"
-    return head + bytes(range(256)) * ((SIZE - len(head)) // 256) + b"\x00" * (
-        (SIZE - len(head)) % 256
+    return (
+        head
+        + bytes(range(256)) * ((SIZE - len(head)) // 256)
+        + b"\x00" * ((SIZE - len(head)) % 256)
     )
 
 
