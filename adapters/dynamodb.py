@@ -22,6 +22,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TableDoesNotExist
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -42,6 +43,7 @@ from domain.timestamps import format_timestamp, parse_timestamp
 from domain.upload import UploadSession
 
 JOB_SK = "JOB"
+BY_HASH_INDEX = "by-blueprint-hash"
 UPLOAD_SK = "UPLOAD"
 COUNTER_SK = "FEEDBACK_COUNT"
 FEEDBACK_PREFIX = "FB#"
@@ -68,7 +70,17 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         sk = UnicodeAttribute(range_key=True)
         kind = DiscriminatorAttribute()
 
+    class ByBlueprintHash(GlobalSecondaryIndex["JobItem"]):  # type: ignore[no-untyped-call]
+        """The result cache's lookup: jobs by their blueprint's SHA-256."""
+
+        class Meta:
+            index_name = BY_HASH_INDEX
+            projection = AllProjection()
+
+        blueprint_hash = UnicodeAttribute(hash_key=True)
+
     class JobItem(Item, discriminator="job"):
+        by_hash = ByBlueprintHash()
         status = UnicodeAttribute()
         created_at = UnicodeAttribute()
         updated_at = UnicodeAttribute()
@@ -82,6 +94,7 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         request_id = UnicodeAttribute()
         correlation_id = UnicodeAttribute()
         api_version = UnicodeAttribute()
+        cached_from = UnicodeAttribute(null=True)
         version = VersionAttribute()
 
     class FeedbackItem(Item, discriminator="feedback"):
@@ -103,8 +116,9 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         # DynamoDB deletes the session some time after this (TTL lags); reads check expires_at.
         expires = TTLAttribute(null=True)
 
-    # One connection (one botocore client) for the table: the subclasses find it on Item.
-    Item._get_connection()
+    # One connection (one botocore client) for the table, made from the job model (whose
+    # schema has the index) and shared through Item by every model.
+    Item._connection = JobItem._get_connection()
 
     class Models:
         pass
@@ -158,6 +172,7 @@ class DynamoDBJobStore:
             request_id=job.request_id,
             correlation_id=job.correlation_id,
             api_version=job.api_version,
+            cached_from=job.cached_from,
         )
 
     @staticmethod
@@ -177,6 +192,7 @@ class DynamoDBJobStore:
             correlation_id=item.correlation_id,
             api_version=item.api_version,
             version=int(item.version),
+            cached_from=item.cached_from,
         )
 
     # -- the port ---------------------------------------------------------------------------
@@ -216,6 +232,17 @@ class DynamoDBJobStore:
                 job_id=job.job_id,
                 expected_version=expected_version,
             ) from None
+
+    def find_completed_by_hash(self, sha256: str) -> Job | None:
+        m = self._m
+        try:
+            for item in m.JobItem.by_hash.query(
+                sha256, filter_condition=m.JobItem.status == "completed"
+            ):
+                return self._to_job(item)
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+        return None
 
     def add_feedback(self, feedback: Feedback, limit: int) -> None:
         """One transaction: the job exists, the counter stays within ``limit``, the entry is
@@ -365,8 +392,8 @@ class DynamoDBJobStore:
 
     def create_table(self) -> None:
         """Create the table (on-demand capacity) if it does not exist; wait until active."""
-        if not self._m.Item.exists():
-            self._m.Item.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        if not self._m.JobItem.exists():
+            self._m.JobItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
 
     @staticmethod
     def _translate(error: PynamoDBException) -> Exception:

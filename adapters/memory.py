@@ -28,7 +28,7 @@ from domain.errors import (
     UploadRejected,
 )
 from domain.feedback import Feedback
-from domain.job import Job
+from domain.job import Job, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
 from domain.upload import UploadForm, UploadSession
 from ports.system import Clock
@@ -42,6 +42,7 @@ class MemoryJobStore:
         self._jobs: dict[str, Job] = {}
         self._feedback: dict[str, list[Feedback]] = {}
         self._uploads: dict[str, UploadSession] = {}
+        self._by_hash: dict[str, list[str]] = {}
 
     def add(self, job: Job) -> None:
         with self._lock:
@@ -51,6 +52,15 @@ class MemoryJobStore:
         if job.job_id in self._jobs:
             raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id)
         self._jobs[job.job_id] = job
+        self._by_hash.setdefault(job.blueprint_hash, []).append(job.job_id)
+
+    def find_completed_by_hash(self, sha256: str) -> Job | None:
+        with self._lock:
+            for job_id in self._by_hash.get(sha256, ()):
+                job = self._jobs[job_id]
+                if job.status is JobStatus.COMPLETED:
+                    return job
+        return None
 
     def add_upload(self, session: UploadSession) -> None:
         with self._lock:

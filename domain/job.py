@@ -97,6 +97,10 @@ class Job:
     correlation_id: str = field(validator=_matches(ids.CORRELATION_ID, "a correlation id"))
     api_version: str = field(validator=_matches(ids.API_VERSION, "an API version"))
     version: int = field(validator=validators.instance_of(int))
+    # The completed job whose result this one took, having the same blueprint (result cache).
+    cached_from: str | None = field(
+        default=None, validator=validators.optional(_matches(ids.JOB_ID, "a job id"))
+    )
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.blueprint_size_bytes, bool) or not (
@@ -114,6 +118,10 @@ class Job:
             JobStatus.FAILED: (False, True),
             JobStatus.CANCELLED: (False, True),
         }.get(self.status, (False, False))
+        if self.cached_from is not None and (
+            self.status is not JobStatus.COMPLETED or self.cached_from == self.job_id
+        ):
+            raise ValueError("only a completed job is cached from another job")
         if (has_result, has_error) != expected:
             raise ValueError(
                 f"a {self.status.value} job has "
@@ -131,23 +139,31 @@ class Job:
         request_id: str,
         correlation_id: str,
         api_version: str,
+        cached: Job | None = None,
     ) -> Job:
+        """A new pending job; or, given a completed job with the same blueprint, a job that is
+        completed from the start with that job's result."""
         moment = to_ms(now)
+        if cached is not None and (
+            cached.status is not JobStatus.COMPLETED or cached.blueprint_hash != blueprint.sha256
+        ):
+            raise ValueError("a result is taken only from a completed job of the same blueprint")
         return cls(
             job_id=job_id,
-            status=JobStatus.PENDING,
+            status=JobStatus.COMPLETED if cached else JobStatus.PENDING,
             created_at=moment,
             updated_at=moment,
             blueprint_format=blueprint.format,
             blueprint_hash=blueprint.sha256,
             blueprint_size_bytes=blueprint.size_bytes,
             blueprint_s3_key=blueprint_key,
-            result_s3_key=None,
+            result_s3_key=cached.result_s3_key if cached else None,
             error=None,
             request_id=request_id,
             correlation_id=correlation_id,
             api_version=api_version,
             version=1,
+            cached_from=cached.job_id if cached else None,
         )
 
     @property

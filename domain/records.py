@@ -34,6 +34,7 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "correlation_id": job.correlation_id,
         "api_version": job.api_version,
         "version": job.version,
+        "cached_from": job.cached_from,
     }
 
 
@@ -54,6 +55,7 @@ def job_from_dict(data: dict[str, Any]) -> Job:
         correlation_id=data["correlation_id"],
         api_version=data["api_version"],
         version=data["version"],
+        cached_from=data["cached_from"],
     )
 
 

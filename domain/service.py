@@ -77,12 +77,14 @@ class JobService:
         entropy: Entropy,
         *,
         update_attempts: int = DEFAULT_UPDATE_ATTEMPTS,
+        result_cache: bool = True,
     ) -> None:
         self._jobs = jobs
         self._blobs = blobs
         self._clock = clock
         self._entropy = entropy
         self._update_attempts = update_attempts
+        self._result_cache = result_cache
         self._receiver = blobs if isinstance(blobs, FormUploadReceiver) else None
 
     # -- ids -----------------------------------------------------------------------------------
@@ -100,6 +102,8 @@ class JobService:
         chunks: Iterable[bytes],
         origin: Origin,
         declared_format: BlueprintFormat | None = None,
+        *,
+        use_cache: bool = True,
     ) -> Job:
         """Validate and store the blueprint, then record the job.
 
@@ -121,16 +125,17 @@ class JobService:
             self._discard_blob(key)  # a store failing half-way may have left a part behind
             raise
         facts = inspector.finish()
-        job = Job.create(
-            job_id=job_id,
-            now=now,
-            blueprint=facts,
-            blueprint_key=key,
-            request_id=origin.request_id,
-            correlation_id=origin.correlation_id,
-            api_version=origin.api_version,
-        )
         try:
+            job = Job.create(
+                job_id=job_id,
+                now=now,
+                blueprint=facts,
+                blueprint_key=key,
+                request_id=origin.request_id,
+                correlation_id=origin.correlation_id,
+                api_version=origin.api_version,
+                cached=self._cached_result(facts.sha256, use_cache),
+            )
             self._jobs.add(job)
         except BaseException:
             self._discard_blob(key)
@@ -172,7 +177,15 @@ class JobService:
             raise UploadRejected("This service does not receive uploads itself.")
         return self._receiver.accept_upload(fields, chunks)
 
-    def create_job_from_upload(self, upload_id: str, origin: Origin) -> Job:
+    def _cached_result(self, sha256: str, use_cache: bool) -> Job | None:
+        """A completed job with the same blueprint, whose result a new job may take."""
+        if not (self._result_cache and use_cache):
+            return None
+        return self._jobs.find_completed_by_hash(sha256)
+
+    def create_job_from_upload(
+        self, upload_id: str, origin: Origin, *, use_cache: bool = True
+    ) -> Job:
         """Check the uploaded object by its size and leading bytes, hash it as a stream, move
         it under the job's key and record the job, marking the session used, all or nothing.
         """
@@ -204,16 +217,17 @@ class JobService:
         job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
         key = blueprint_key(job_id, facts.format)
         self._blobs.copy(session.key, key)
-        job = Job.create(
-            job_id=job_id,
-            now=now,
-            blueprint=facts,
-            blueprint_key=key,
-            request_id=origin.request_id,
-            correlation_id=origin.correlation_id,
-            api_version=origin.api_version,
-        )
         try:
+            job = Job.create(
+                job_id=job_id,
+                now=now,
+                blueprint=facts,
+                blueprint_key=key,
+                request_id=origin.request_id,
+                correlation_id=origin.correlation_id,
+                api_version=origin.api_version,
+                cached=self._cached_result(facts.sha256, use_cache),
+            )
             self._jobs.add_job_from_upload(job, upload_id)
         except BaseException:
             self._discard_blob(key)

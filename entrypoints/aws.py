@@ -53,7 +53,13 @@ def blob_store(settings: Settings) -> S3BlobStore:
 
 
 def aws_service(settings: Settings) -> JobService:
-    return JobService(job_store(settings), blob_store(settings), SystemClock(), OsEntropy())
+    return JobService(
+        job_store(settings),
+        blob_store(settings),
+        SystemClock(),
+        OsEntropy(),
+        result_cache=settings.result_cache,
+    )
 
 
 def init_storage(settings: Settings) -> None:

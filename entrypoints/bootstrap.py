@@ -14,17 +14,18 @@ from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 
 
-def memory_service() -> JobService:
+def memory_service(settings: Settings | None = None) -> JobService:
     """A service over in-memory storage, for the local server and tests."""
     clock, entropy = SystemClock(), OsEntropy()
     # The secret signs the local server's upload forms; a new one each process is enough.
     blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
-    return JobService(MemoryJobStore(), blobs, clock, entropy)
+    result_cache = settings.result_cache if settings else True
+    return JobService(MemoryJobStore(), blobs, clock, entropy, result_cache=result_cache)
 
 
 def build_service(settings: Settings) -> JobService:
     if settings.storage == "memory":
-        return memory_service()
+        return memory_service(settings)
     from entrypoints.aws import aws_service  # keeps boto3 off the memory path
 
     return aws_service(settings)

@@ -23,6 +23,10 @@ class JobStore(Protocol):
         when the stored version differs, ``JobNotFound`` when there is no such job.
         """
 
+    def find_completed_by_hash(self, sha256: str) -> Job | None:
+        """A completed job whose blueprint has this SHA-256, if there is one (the result
+        cache; an index lookup, never a scan of every job)."""
+
     def add_feedback(self, feedback: Feedback, limit: int) -> None:
         """Append feedback to its job, atomically refusing the entry past ``limit``.
 

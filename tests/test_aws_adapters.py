@@ -227,3 +227,19 @@ def test_unreachable_endpoints_are_unavailable(monkeypatch: pytest.MonkeyPatch) 
         job_store(settings).get("job_01jdz5k3a1b2c3d4e5f6g7h8j9")
     with pytest.raises(ServiceUnavailable):
         blob_store(settings).size("x")
+
+
+def test_the_result_cache_is_an_index_query(stores: Any) -> None:
+    jobs, _ = stores
+    calls: list[dict[str, Any]] = []
+    jobs.client.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: calls.append({"op": model.name, **params}),
+    )
+    assert jobs.find_completed_by_hash("e" * 64) is None
+    assert [call["op"] for call in calls] == ["Query"]
+    assert calls[0]["IndexName"] == "by-blueprint-hash"
+    description = jobs.client.describe_table(TableName=jobs.table)["Table"]
+    assert [index["IndexName"] for index in description["GlobalSecondaryIndexes"]] == [
+        "by-blueprint-hash"
+    ]

@@ -285,6 +285,7 @@ class Api:
                 job = self._service.create_job_from_upload(
                     payload["upload_id"],
                     Origin(exchange.request_id, exchange.correlation_id, exchange.version),
+                    use_cache=_cache_allowed(request),
                 )
                 bind(job_id=job.job_id)
                 return self._job_response(201, job, exchange, created=True)
@@ -300,7 +301,7 @@ class Api:
             _refuse_declared_length(request, MAX_BLUEPRINT_BYTES, blueprint=True)
             chunks = _stream(request.body, MAX_BLUEPRINT_BYTES)
         origin = Origin(exchange.request_id, exchange.correlation_id, exchange.version)
-        job = self._service.create_job(chunks, origin, declared)
+        job = self._service.create_job(chunks, origin, declared, use_cache=_cache_allowed(request))
         bind(job_id=job.job_id)
         return self._job_response(201, job, exchange, created=True)
 
@@ -374,6 +375,12 @@ def _job_id(exchange: _Exchange) -> str:
 
 def _media_type(request: HttpRequest) -> str:
     return (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def _cache_allowed(request: HttpRequest) -> bool:
+    """``Cache-Control: no-cache`` asks for a fresh detection, not a cached result."""
+    directives = (request.header("cache-control") or "").lower().replace(" ", "").split(",")
+    return "no-cache" not in directives and "no-store" not in directives
 
 
 def _require_json(request: HttpRequest) -> None:

@@ -31,6 +31,11 @@ _TIMESTAMP = {
     "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
 }
 _STATUSES = [status.value for status in JobStatus]
+_CACHED_FROM = {
+    "description": "The completed job with the same blueprint whose result this job took at "
+    "creation (the result cache), or null.",
+    "oneOf": [{"type": "null"}, {"type": "string", "pattern": f"^{ids.JOB_ID.pattern}$"}],
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -78,6 +83,7 @@ def _schemas(version: str) -> dict[str, Any]:
                 **trace_ids,
                 "api_version": {"type": "string", "enum": ["v1", "v2"]},
                 "version": {"type": "integer", "minimum": 1},
+                "cached_from": _CACHED_FROM,
             }
         )
     else:
@@ -100,6 +106,7 @@ def _schemas(version: str) -> dict[str, Any]:
                 "error": _nullable(_ref("JobError")),
                 "trace": _obj(trace_ids),
                 "api_version": {"type": "string", "enum": ["v1", "v2"]},
+                "cached_from": _CACHED_FROM,
                 "links": _obj({"self": {"type": "string"}, "feedback": {"type": "string"}}),
             }
         )

@@ -38,6 +38,7 @@ def job_v2(job: Job) -> dict[str, Any]:
         },
         "trace": {"request_id": job.request_id, "correlation_id": job.correlation_id},
         "api_version": job.api_version,
+        "cached_from": job.cached_from,
         "links": {"self": base, "feedback": f"{base}/feedback"},
     }
 

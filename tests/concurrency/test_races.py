@@ -45,7 +45,7 @@ class RecordingJobStore:
 
 
 def race_once(service: JobService, recorder: RecordingJobStore) -> None:
-    job = service.create_job([png()], ORIGIN)
+    job = service.create_job([png()], ORIGIN, use_cache=False)
     recorder.saved.clear()
     barrier = threading.Barrier(THREADS)
     unexpected: list[BaseException] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+import attrs
 import pytest
 
 from domain import ids
@@ -243,3 +244,38 @@ def test_racing_jobs_from_one_upload_have_one_winner(job_store: JobStore) -> Non
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["lost"] * 5 + ["won"]
+
+
+def test_find_completed_by_hash(job_store: JobStore) -> None:
+    pending, done, other = a_job(), a_job(), a_job()
+    done_hash = attrs.evolve(done, blueprint_hash="c" * 64)
+    for job in (attrs.evolve(pending, blueprint_hash="c" * 64), done_hash, other):
+        job_store.add(job)
+    assert job_store.find_completed_by_hash("c" * 64) is None
+    processing = done_hash.start_processing(LATER)
+    job_store.save(processing, expected_version=1)
+    completed = processing.complete("results/r.json", LATER)
+    job_store.save(completed, expected_version=2)
+    assert job_store.find_completed_by_hash("c" * 64) == completed
+    assert job_store.find_completed_by_hash("d" * 64) is None
+
+
+def test_a_cached_job_reads_back_equal(job_store: JobStore) -> None:
+    source = a_job()
+    job_store.add(source)
+    job_store.save(source.start_processing(LATER), expected_version=1)
+    completed = source.start_processing(LATER).complete("results/r.json", LATER)
+    job_store.save(completed, expected_version=2)
+    cached = Job.create(
+        job_id=a_job().job_id,
+        now=LATER,
+        blueprint=BlueprintFacts(BlueprintFormat.PDF, "b" * 64, 52_428_800),
+        blueprint_key="blueprints/x/source.pdf",
+        request_id="req_20261126_031500_k3j9x2m1q8zp",
+        correlation_id="trace-2",
+        api_version="v1",
+        cached=completed,
+    )
+    job_store.add(cached)
+    assert job_store.get(cached.job_id) == cached
+    assert cached.cached_from == source.job_id

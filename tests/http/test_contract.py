@@ -80,6 +80,7 @@ def test_readiness(client: Client) -> None:
 @pytest.mark.parametrize(
     ("data", "content_type", "fmt"),
     [(png(), "image/png", "png"), (jpeg(), "image/jpeg", "jpg"), (pdf(), "application/pdf", "pdf")],
+    ids=["png", "jpg", "pdf"],
 )
 def test_create_from_raw_bytes(
     client: Client, service: JobService, data: bytes, content_type: str, fmt: str
@@ -103,8 +104,9 @@ def test_create_from_raw_bytes(
     assert set(job) == {
         "job_id", "status", "created_at", "updated_at", "blueprint_format", "blueprint_hash",
         "blueprint_size_bytes", "blueprint_s3_key", "result_s3_key", "error", "request_id",
-        "correlation_id", "api_version", "version",
+        "correlation_id", "api_version", "version", "cached_from",
     }  # fmt: skip
+    assert job["cached_from"] is None
     assert service.get_job(job["job_id"]).blueprint_hash == job["blueprint_hash"]
 
 
@@ -234,6 +236,7 @@ def test_v2_representation(client: Client, service: JobService) -> None:
             "correlation_id": created.headers["x-request-id"],
         },
         "api_version": "v2",
+        "cached_from": None,
         "links": {"self": f"/api/v2/jobs/{job_id}", "feedback": f"/api/v2/jobs/{job_id}/feedback"},
     }
     v1 = client.request("GET", f"/api/v1/jobs/{job_id}").data

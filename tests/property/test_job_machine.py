@@ -47,6 +47,7 @@ class JobLifecycle(RuleBasedStateMachine):
         self.status: dict[str, JobStatus] = {}
         self.version: dict[str, int] = {}
         self.feedback: dict[str, int] = {}
+        self.blueprint: dict[str, bytes] = {}
         self.seen: dict[str, Job] = {}
         self.limit_hit = False
 
@@ -68,11 +69,25 @@ class JobLifecycle(RuleBasedStateMachine):
         self.status[job_id] = to
         self.version[job_id] += 1
 
-    @rule(target=job_ids, sample=st.sampled_from(sorted(SAMPLES.values())))
-    def create(self, sample: bytes) -> str:
-        job = self.service.create_job([sample], ORIGIN)
-        self.status[job.job_id], self.version[job.job_id] = P, 1
+    @rule(target=job_ids, sample=st.sampled_from(sorted(SAMPLES.values())), use_cache=st.booleans())
+    def create(self, sample: bytes, use_cache: bool) -> str:
+        job = self.service.create_job([sample], ORIGIN, use_cache=use_cache)
+        # The result cache: a completed job with the same blueprint completes the new one.
+        sources = {
+            job_id
+            for job_id, status in self.status.items()
+            if status is C and self.blueprint[job_id] == sample
+        }
+        assert job.version == 1
+        if use_cache and sources:
+            assert job.status is C
+            assert job.cached_from in sources
+        else:
+            assert job.status is P
+            assert job.cached_from is None
+        self.status[job.job_id], self.version[job.job_id] = job.status, 1
         self.feedback[job.job_id] = 0
+        self.blueprint[job.job_id] = sample
         return job.job_id
 
     @rule(job_id=job_ids)

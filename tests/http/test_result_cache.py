@@ -1,0 +1,84 @@
+"""The blueprint-hash result cache, on both entrypoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import MemoryBlobStore, MemoryJobStore
+from domain.service import JobService
+from entrypoints.settings import Settings
+from tests.blueprints import pdf, png
+from tests.fakes import SeededEntropy, SteppingClock
+from tests.http.clients import CLIENTS, Client
+from tests.http.conftest import SETTINGS
+from tests.http.test_contract import create, finish
+from tests.http.test_uploads import create_from, open_session, send
+
+
+def test_a_known_blueprint_completes_at_once(client: Client, service: JobService) -> None:
+    first = create(client, png()).data
+    finish(service, first["job_id"])
+    second = create(client, png())
+    assert second.status == 201
+    job = second.data
+    assert job["status"] == "completed"
+    assert job["cached_from"] == first["job_id"]
+    assert job["result_s3_key"] == f"results/{first['job_id']}.json"
+    assert job["version"] == 1
+    assert job["error"] is None
+    v2 = client.request("GET", f"/api/v2/jobs/{job['job_id']}").data
+    assert v2["done"] is True
+    assert v2["cached_from"] == first["job_id"]
+    assert v2["result"] == {"s3_key": f"results/{first['job_id']}.json"}
+
+
+@pytest.mark.parametrize("header", ["no-cache", "max-age=0, no-cache", "no-store"])
+def test_cache_control_asks_for_a_fresh_job(
+    client: Client, service: JobService, header: str
+) -> None:
+    first = create(client, png()).data
+    finish(service, first["job_id"])
+    job = create(client, png(), **{"Cache-Control": header}).data
+    assert job["status"] == "pending"
+    assert job["cached_from"] is None
+
+
+@pytest.mark.parametrize("outcome", ["failed", "cancelled", "processing"])
+def test_only_completed_jobs_are_reused(client: Client, service: JobService, outcome: str) -> None:
+    first = create(client, png()).data["job_id"]
+    if outcome == "failed":
+        finish(service, first, failed=True)
+    elif outcome == "cancelled":
+        service.cancel_job(first)
+    else:
+        service.start_processing(first)
+    assert create(client, png()).data["status"] == "pending"
+
+
+def test_another_blueprint_is_not_reused(client: Client, service: JobService) -> None:
+    finish(service, create(client, png()).data["job_id"])
+    assert create(client, pdf(), "application/pdf").data["status"] == "pending"
+
+
+def test_the_cache_works_for_upload_sessions(client: Client, service: JobService) -> None:
+    first = create(client, pdf(), "application/pdf").data["job_id"]
+    finish(service, first)
+    session = open_session(client, "pdf", len(pdf())).data
+    send(client, session, pdf())
+    job = create_from(client, session["upload_id"]).data
+    assert job["cached_from"] == first
+
+
+def test_the_cache_can_be_switched_off(entrypoint: str) -> None:
+    service = JobService(
+        MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy(), result_cache=False
+    )
+    client = CLIENTS[entrypoint](service, Settings(result_cache=False))
+    first = create(client, png()).data["job_id"]
+    finish(service, first)
+    assert create(client, png()).data["status"] == "pending"
+
+
+def test_settings_turn_the_cache_off() -> None:
+    assert Settings.from_env({"BLUEPRINT_JOBS_RESULT_CACHE": "off"}).result_cache is False
+    assert SETTINGS.result_cache is True
