@@ -11,6 +11,7 @@ connection state is shared between stores, tables or tests.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -38,11 +39,15 @@ from domain.errors import (
     UploadNotFound,
 )
 from domain.feedback import Feedback
+from domain.idempotency import IdempotencyRecord, RecordState
 from domain.job import Job, JobError, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
 from domain.upload import UploadSession
 
 JOB_SK = "JOB"
+IDEMPOTENCY_PREFIX = "IDEM#"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+_CLAIM_ATTEMPTS = 3
 BY_HASH_INDEX = "by-blueprint-hash"
 UPLOAD_SK = "UPLOAD"
 COUNTER_SK = "FEEDBACK_COUNT"
@@ -116,6 +121,17 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         # DynamoDB deletes the session some time after this (TTL lags); reads check expires_at.
         expires = TTLAttribute(null=True)
 
+    class IdempotencyItem(Item, discriminator="idempotency"):
+        token = UnicodeAttribute()
+        state = UnicodeAttribute()
+        created_at = UnicodeAttribute()
+        lease_until = UnicodeAttribute()
+        expires_at = UnicodeAttribute()
+        fingerprint = UnicodeAttribute(null=True)
+        response = UnicodeAttribute(null=True)
+        # DynamoDB deletes the record some time after this (TTL lags); claims check expires_at.
+        expires = TTLAttribute(null=True)
+
     # One connection (one botocore client) for the table, made from the job model (whose
     # schema has the index) and shared through Item by every model.
     Item._connection = JobItem._get_connection()
@@ -128,6 +144,7 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
     Models.FeedbackItem = FeedbackItem  # type: ignore[attr-defined]
     Models.CounterItem = CounterItem  # type: ignore[attr-defined]
     Models.UploadItem = UploadItem  # type: ignore[attr-defined]
+    Models.IdempotencyItem = IdempotencyItem  # type: ignore[attr-defined]
     return Models
 
 
@@ -398,3 +415,90 @@ class DynamoDBJobStore:
     @staticmethod
     def _translate(error: PynamoDBException) -> Exception:
         return unavailable(error, "The job store") or error
+
+
+class DynamoDBIdempotencyStore:
+    """Idempotency records in the jobs table (``pk = "IDEM#<scope>"``), on its connection.
+
+    Timestamps are stored in one fixed RFC 3339 form, so they compare correctly as strings in
+    condition expressions.
+    """
+
+    def __init__(self, jobs: DynamoDBJobStore) -> None:
+        self._m = jobs._m
+        self._translate = jobs._translate
+
+    def claim(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord | None:
+        m = self._m
+        moment = format_timestamp(now)
+        free = (
+            m.Item.pk.does_not_exist()
+            | (m.IdempotencyItem.expires_at <= moment)
+            | (
+                (m.IdempotencyItem.state == RecordState.IN_FLIGHT.value)
+                & (m.IdempotencyItem.lease_until <= moment)
+            )
+        )
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                self._to_item(record).save(condition=free)
+                return None
+            except PynamoDBException as error:
+                if error_code(error) != _CONDITION_FAILED:
+                    raise self._translate(error) from error
+            current = self._get(record.scope)
+            if current is not None:
+                return current
+            # Released between our write and our read: try to claim again.
+        raise ConcurrentModification("The idempotency key is contended; try again.")
+
+    def complete(self, record: IdempotencyRecord) -> bool:
+        try:
+            self._to_item(record).save(condition=self._m.IdempotencyItem.token == record.token)
+        except PynamoDBException as error:
+            if error_code(error) == _CONDITION_FAILED:
+                return False
+            raise self._translate(error) from error
+        return True
+
+    def release(self, scope: str, token: str) -> None:
+        item = self._m.IdempotencyItem(pk=IDEMPOTENCY_PREFIX + scope, sk=IDEMPOTENCY_SK)
+        try:
+            item.delete(condition=self._m.IdempotencyItem.token == token)
+        except PynamoDBException as error:
+            if error_code(error) != _CONDITION_FAILED:
+                raise self._translate(error) from error
+
+    def _to_item(self, record: IdempotencyRecord) -> Any:
+        return self._m.IdempotencyItem(
+            pk=IDEMPOTENCY_PREFIX + record.scope,
+            sk=IDEMPOTENCY_SK,
+            token=record.token,
+            state=record.state.value,
+            created_at=format_timestamp(record.created_at),
+            lease_until=format_timestamp(record.lease_until),
+            expires_at=format_timestamp(record.expires_at),
+            fingerprint=record.fingerprint,
+            response=record.response,
+            expires=record.expires_at,
+        )
+
+    def _get(self, scope: str) -> IdempotencyRecord | None:
+        try:
+            item = self._m.IdempotencyItem.get(
+                IDEMPOTENCY_PREFIX + scope, IDEMPOTENCY_SK, consistent_read=True
+            )
+        except DoesNotExist:
+            return None
+        except PynamoDBException as error:
+            raise self._translate(error) from error
+        return IdempotencyRecord(
+            scope=scope,
+            token=item.token,
+            state=RecordState(item.state),
+            created_at=parse_timestamp(item.created_at),
+            lease_until=parse_timestamp(item.lease_until),
+            expires_at=parse_timestamp(item.expires_at),
+            fingerprint=item.fingerprint,
+            response=item.response,
+        )

@@ -28,6 +28,7 @@ from domain.errors import (
     UploadRejected,
 )
 from domain.feedback import Feedback
+from domain.idempotency import IdempotencyRecord
 from domain.job import Job, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
 from domain.upload import UploadForm, UploadSession
@@ -127,6 +128,34 @@ class MemoryJobStore:
             return self._jobs[job_id]
         except KeyError:
             raise JobNotFound("No job has this id.", job_id=job_id) from None
+
+
+class MemoryIdempotencyStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, IdempotencyRecord] = {}
+
+    def claim(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord | None:
+        with self._lock:
+            current = self._records.get(record.scope)
+            if current is not None and current.blocks(now):
+                return current
+            self._records[record.scope] = record
+            return None
+
+    def complete(self, record: IdempotencyRecord) -> bool:
+        with self._lock:
+            current = self._records.get(record.scope)
+            if current is None or current.token != record.token:
+                return False
+            self._records[record.scope] = record
+            return True
+
+    def release(self, scope: str, token: str) -> None:
+        with self._lock:
+            current = self._records.get(scope)
+            if current is not None and current.token == token:
+                del self._records[scope]
 
 
 class MemoryBlobStore:

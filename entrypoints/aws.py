@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY, CallPolicy
-from adapters.dynamodb import DynamoDBJobStore
+from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.service import JobService
@@ -52,14 +52,21 @@ def blob_store(settings: Settings) -> S3BlobStore:
     return S3BlobStore(s3_client(settings), settings.bucket)
 
 
-def aws_service(settings: Settings) -> JobService:
-    return JobService(
-        job_store(settings),
+def aws_components(settings: Settings) -> tuple[JobService, DynamoDBIdempotencyStore]:
+    """The service on DynamoDB and S3, and the idempotency store sharing its table."""
+    jobs = job_store(settings)
+    service = JobService(
+        jobs,
         blob_store(settings),
         SystemClock(),
         OsEntropy(),
         result_cache=settings.result_cache,
     )
+    return service, DynamoDBIdempotencyStore(jobs)
+
+
+def aws_service(settings: Settings) -> JobService:
+    return aws_components(settings)[0]
 
 
 def init_storage(settings: Settings) -> None:

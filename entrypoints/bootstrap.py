@@ -6,12 +6,13 @@ process serving from memory never loads boto3.
 
 from __future__ import annotations
 
-from adapters.memory import MemoryBlobStore, MemoryJobStore
+from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.service import JobService
 from entrypoints.http.api import Api
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
+from ports.idempotency import IdempotencyStore
 
 
 def memory_service(settings: Settings | None = None) -> JobService:
@@ -23,15 +24,21 @@ def memory_service(settings: Settings | None = None) -> JobService:
     return JobService(MemoryJobStore(), blobs, clock, entropy, result_cache=result_cache)
 
 
-def build_service(settings: Settings) -> JobService:
+def build(settings: Settings) -> tuple[JobService, IdempotencyStore]:
+    """The service and the idempotency store, on the storage the settings name."""
     if settings.storage == "memory":
-        return memory_service(settings)
-    from entrypoints.aws import aws_service  # keeps boto3 off the memory path
+        return memory_service(settings), MemoryIdempotencyStore()
+    from entrypoints.aws import aws_components  # keeps boto3 off the memory path
 
-    return aws_service(settings)
+    return aws_components(settings)
+
+
+def build_service(settings: Settings) -> JobService:
+    return build(settings)[0]
 
 
 def build_api(settings: Settings, *, configure_logs: bool = True) -> Api:
     if configure_logs:
         configure_logging(settings.log_level)
-    return Api(build_service(settings), settings)
+    service, idempotency = build(settings)
+    return Api(service, settings, idempotency=idempotency)

@@ -41,12 +41,13 @@ def _parser() -> argparse.ArgumentParser:
 def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREADS) -> None:
     import waitress
 
-    from entrypoints.bootstrap import build_service
+    from entrypoints.bootstrap import build
     from entrypoints.falcon_app import create_app
     from entrypoints.logs import configure_logging
 
     configure_logging(settings.log_level)
-    app = create_app(build_service(settings), settings)
+    service, idempotency = build(settings)
+    app = create_app(service, settings, idempotency=idempotency)
     log.info(
         "serving on http://%s:%d with %s storage",
         host,

@@ -10,6 +10,8 @@ from domain.service import JobService
 from entrypoints.http.api import Api
 from entrypoints.http.messages import HttpRequest
 from entrypoints.settings import Settings
+from ports.idempotency import IdempotencyStore
+from ports.system import Clock
 
 
 class _Everything:
@@ -37,8 +39,15 @@ class _Everything:
             resp.data = response.body
 
 
-def create_app(service: JobService, settings: Settings) -> falcon.App[Any, Any]:
+def create_app(
+    service: JobService,
+    settings: Settings,
+    *,
+    idempotency: IdempotencyStore | None = None,
+    clock: Clock | None = None,
+) -> falcon.App[Any, Any]:
     app = falcon.App(media_type="application/json")
     app.req_options.strip_url_path_trailing_slash = False
-    app.add_sink(_Everything(Api(service, settings)), prefix="/")
+    api = Api(service, settings, idempotency=idempotency, clock=clock)
+    app.add_sink(_Everything(api), prefix="/")
     return app

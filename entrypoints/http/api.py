@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urljoin
 
+from adapters.memory import MemoryIdempotencyStore
+from adapters.system import SystemClock
 from domain import ids
 from domain.blueprint import (
     MAX_BLUEPRINT_BYTES,
@@ -44,13 +46,17 @@ from entrypoints.http.errors import (
     RouteNotFound,
     UnsupportedMediaType,
 )
+from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
+from entrypoints.http.idempotency import Idempotency
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
 from entrypoints.http.multipart import FormReader, boundary_of
 from entrypoints.http.representations import JOB_REPRESENTATIONS, feedback
-from entrypoints.http.routes import DEFAULT_VERSION, LOCAL_UPLOADS, Match
+from entrypoints.http.routes import DEFAULT_VERSION, JOBS, LOCAL_UPLOADS, UPLOADS, Match
 from entrypoints.http.routes import match as match_route
 from entrypoints.logs import bind, log_context
 from entrypoints.settings import Settings
+from ports.idempotency import IdempotencyStore
+from ports.system import Clock
 
 log = logging.getLogger("blueprint_jobs.http")
 access_log = logging.getLogger("blueprint_jobs.access")
@@ -67,6 +73,7 @@ ALLOWED_REQUEST_HEADERS = (
 PREFLIGHT_MAX_AGE = "600"
 # A strong ETag of ours, '"3"'; the bare version, 3, is taken too (a common client slip).
 _ETAG = re.compile(r'"(\d{1,18})"|(\d{1,18})')
+IDEMPOTENT_ROUTES = (JOBS, UPLOADS)
 _JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 _INTERNAL_MESSAGE = "An internal error occurred. Quote the request id when reporting it."
 _UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a short wait."
@@ -88,8 +95,18 @@ Handler = Callable[[HttpRequest, _Exchange], HttpResponse]
 
 
 class Api:
-    def __init__(self, service: JobService, settings: Settings) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        settings: Settings,
+        *,
+        idempotency: IdempotencyStore | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._service = service
+        self._idempotency = Idempotency(
+            idempotency or MemoryIdempotencyStore(), clock or SystemClock()
+        )
         self._origins = frozenset(settings.cors_origins)
         self._any_origin = "*" in self._origins
         self._handlers: dict[tuple[str, str], Handler] = {
@@ -156,6 +173,11 @@ class Api:
                 f"{method} is not allowed here.",
                 headers={"Allow": found.route.allow},
                 allowed_methods=[*found.route.methods, "OPTIONS"],
+            )
+        if found.route in IDEMPOTENT_ROUTES and request.header(IDEMPOTENCY_HEADER) is not None:
+            chosen = handler
+            return self._idempotency.run(
+                request, found.route.name, found.version, lambda req: chosen(req, exchange)
             )
         return handler(request, exchange)
 

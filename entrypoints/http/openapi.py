@@ -219,6 +219,23 @@ _CORRELATION_PARAM = {
     "description": "Kept if it matches ^[A-Za-z0-9._:-]{1,128}$; otherwise the request id is used.",
     "schema": {"type": "string"},
 }
+_IDEMPOTENCY_PARAM = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes retries safe: the same key with the same request within 24 hours "
+    "returns the first response again (with `Idempotent-Replayed: true`); with another request "
+    "422; while the first is still running 409. Bare or as a quoted string.",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+}
+_NO_CACHE_PARAM = {
+    "name": "Cache-Control",
+    "in": "header",
+    "required": False,
+    "description": "`no-cache` asks for a fresh detection even if a completed job already "
+    "processed the same blueprint (the result cache).",
+    "schema": {"type": "string"},
+}
 _JOB_ID_PARAM = {
     "name": "job_id",
     "in": "path",
@@ -249,6 +266,7 @@ _DESCRIPTIONS = {
     412: "If-Match named another version.",
     413: "The blueprint or body is too large.",
     415: "Unsupported Content-Type.",
+    422: "The Idempotency-Key was used for a different request.",
     500: "An internal error; quote the request id.",
     503: "A backing store is unavailable; retry after Retry-After seconds.",
 }
@@ -272,6 +290,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
         )
         result[str(status)] = _json_response(_DESCRIPTIONS[status], "Error", headers)
     return result
+
+
+_REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "required": False,
+        "description": "`true` on a response replayed for a retried Idempotency-Key.",
+        "schema": {"const": "true"},
+    }
+}
 
 
 def _etag_header() -> dict[str, Any]:
@@ -303,7 +330,7 @@ def _paths(version: str) -> dict[str, Any]:
             "post": {
                 "operationId": "createJob",
                 "summary": "Create a job from a blueprint (PNG, JPEG or PDF, at most 50 MiB).",
-                "parameters": [_CORRELATION_PARAM],
+                "parameters": [_CORRELATION_PARAM, _IDEMPOTENCY_PARAM, _NO_CACHE_PARAM],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -318,9 +345,10 @@ def _paths(version: str) -> dict[str, Any]:
                         {
                             **_etag_header(),
                             "Location": {"required": True, "schema": {"type": "string"}},
+                            **_REPLAYED_HEADER,
                         },
                     ),
-                    **_errors(400, 409, 413, 415, 503),
+                    **_errors(400, 409, 413, 415, 422, 503),
                 },
             }
         },
@@ -329,14 +357,14 @@ def _paths(version: str) -> dict[str, Any]:
                 "operationId": "openUpload",
                 "summary": "Open an upload session: a form with which to send a blueprint of up "
                 "to 50 MiB straight to storage, then create the job with its `upload_id`.",
-                "parameters": [_CORRELATION_PARAM],
+                "parameters": [_CORRELATION_PARAM, _IDEMPOTENCY_PARAM],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("UploadRequest")}},
                 },
                 "responses": {
-                    "201": _json_response("Opened.", "UploadEnvelope"),
-                    **_errors(400, 413, 415, 503),
+                    "201": _json_response("Opened.", "UploadEnvelope", _REPLAYED_HEADER),
+                    **_errors(400, 409, 413, 415, 422, 503),
                 },
             }
         },

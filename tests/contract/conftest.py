@@ -7,13 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.memory import MemoryBlobStore, MemoryJobStore
+from adapters.dynamodb import DynamoDBIdempotencyStore
+from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 from ports.blobs import BlobStore
+from ports.idempotency import IdempotencyStore
 from ports.jobs import JobStore
 from tests.aws import moto_in_process, new_blob_store, new_job_store
 from tests.fakes import SteppingClock
 
 JOB_STORES = ["memory_job_store", "dynamodb_job_store"]
+IDEMPOTENCY_STORES = ["memory_idempotency_store", "dynamodb_idempotency_store"]
 BLOB_STORES = ["memory_blob_store", "s3_blob_store"]
 
 
@@ -37,6 +40,23 @@ def dynamodb_job_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[JobStore]:
 def s3_blob_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlobStore]:
     with moto_in_process(monkeypatch):
         yield new_blob_store()
+
+
+@pytest.fixture
+def memory_idempotency_store() -> IdempotencyStore:
+    return MemoryIdempotencyStore()
+
+
+@pytest.fixture
+def dynamodb_idempotency_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[IdempotencyStore]:
+    with moto_in_process(monkeypatch):
+        yield DynamoDBIdempotencyStore(new_job_store())
+
+
+@pytest.fixture(params=IDEMPOTENCY_STORES)
+def idempotency_store(request: pytest.FixtureRequest) -> IdempotencyStore:
+    store: IdempotencyStore = request.getfixturevalue(request.param)
+    return store
 
 
 @pytest.fixture(params=JOB_STORES)

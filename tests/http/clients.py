@@ -16,6 +16,8 @@ from entrypoints import lambda_api
 from entrypoints.falcon_app import create_app
 from entrypoints.http.api import Api
 from entrypoints.settings import Settings
+from ports.idempotency import IdempotencyStore
+from ports.system import Clock
 
 
 @dataclass
@@ -64,11 +66,16 @@ def _prepare(
 class FalconClient:
     service: JobService
     settings: Settings
+    clock: Clock | None = None
+    idempotency: IdempotencyStore | None = None
     kind: str = "falcon"
     _client: falcon.testing.TestClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self._client = falcon.testing.TestClient(create_app(self.service, self.settings))
+        app = create_app(
+            self.service, self.settings, idempotency=self.idempotency, clock=self.clock
+        )
+        self._client = falcon.testing.TestClient(app)
 
     def request(
         self,
@@ -95,11 +102,14 @@ class FalconClient:
 class LambdaClient:
     service: JobService
     settings: Settings
+    clock: Clock | None = None
+    idempotency: IdempotencyStore | None = None
     kind: str = "lambda"
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._handler = lambda_api.make_handler(Api(self.service, self.settings))
+        api = Api(self.service, self.settings, idempotency=self.idempotency, clock=self.clock)
+        self._handler = lambda_api.make_handler(api)
 
     def request(
         self,

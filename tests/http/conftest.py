@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.memory import MemoryIdempotencyStore
 from domain.service import JobService
 from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
+from tests.fakes import SteppingClock
 from tests.http.clients import CLIENTS, Client
 
 SETTINGS = Settings(cors_origins=LOCAL_CORS_ORIGINS)
@@ -21,6 +23,17 @@ def entrypoint(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client(entrypoint: str, service: JobService, settings: Settings) -> Client:
-    made: Client = CLIENTS[entrypoint](service, settings)
+def idempotency() -> MemoryIdempotencyStore:
+    return MemoryIdempotencyStore()
+
+
+@pytest.fixture
+def client(
+    entrypoint: str,
+    service: JobService,
+    settings: Settings,
+    clock: SteppingClock,
+    idempotency: MemoryIdempotencyStore,
+) -> Client:
+    made: Client = CLIENTS[entrypoint](service, settings, clock, idempotency)
     return made

@@ -503,3 +503,33 @@ def test_plain_options_lists_the_methods(client: Client) -> None:
     reply = client.request("OPTIONS", "/api/v1/jobs")
     assert reply.status == 204
     assert reply.headers["allow"] == "POST, OPTIONS"
+
+
+def test_feedback_with_a_stale_if_match_changes_nothing(
+    client: Client, service: JobService
+) -> None:
+    job_id = create(client).data["job_id"]
+    finish(service, job_id)  # now at version 3
+    stale = client.request(
+        "POST",
+        f"/api/v1/jobs/{job_id}/feedback",
+        headers={"If-Match": '"2"'},
+        json_body={"rating": 4},
+    )
+    assert_error(stale, 412, "PRECONDITION_FAILED")
+    assert service.list_feedback(job_id) == []
+    fresh = client.request(
+        "POST",
+        f"/api/v1/jobs/{job_id}/feedback",
+        headers={"If-Match": '"3"'},
+        json_body={"rating": 4},
+    )
+    assert fresh.status == 201
+    assert len(service.list_feedback(job_id)) == 1
+
+
+def test_if_none_match_accepts_weak_and_lists(client: Client) -> None:
+    job_id = create(client).data["job_id"]
+    for header in ('W/"1"', '"7", "1"', "*"):
+        reply = client.request("GET", f"/api/v1/jobs/{job_id}", headers={"If-None-Match": header})
+        assert reply.status == 304, header

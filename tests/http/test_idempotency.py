@@ -1,0 +1,206 @@
+"""Idempotency-Key on creating jobs and upload sessions, on both entrypoints."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
+from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
+from adapters.s3 import S3BlobStore
+from domain.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord
+from domain.service import JobService
+from entrypoints.http.idempotency import parse_key, scope_of
+from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
+from tests.blueprints import jpeg, png
+from tests.fakes import SeededEntropy, SteppingClock
+from tests.http.clients import CLIENTS, Client, Reply
+from tests.http.conftest import SETTINGS
+from tests.http.test_contract import assert_error
+
+KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
+
+
+def post(client: Client, data: bytes = b"", key: str = KEY, **headers: str) -> Reply:
+    return client.request(
+        "POST",
+        "/api/v1/jobs",
+        headers={"Content-Type": "image/png", "Idempotency-Key": key, **headers},
+        body=data or png(),
+    )
+
+
+def test_a_retry_replays_the_first_response(client: Client, jobs: MemoryJobStore) -> None:
+    first = post(client)
+    again = post(client)
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]
+    assert len(jobs._jobs) == 1
+
+
+def test_a_quoted_key_is_the_same_key(client: Client, jobs: MemoryJobStore) -> None:
+    post(client, key=KEY)
+    assert post(client, key=f'"{KEY}"').headers["idempotent-replayed"] == "true"
+    assert len(jobs._jobs) == 1
+
+
+def test_another_body_under_the_key_is_refused_and_creates_nothing(
+    client: Client, jobs: MemoryJobStore, blobs: MemoryBlobStore
+) -> None:
+    post(client)
+    reply = client.request(
+        "POST",
+        "/api/v1/jobs",
+        headers={"Content-Type": "image/jpeg", "Idempotency-Key": KEY},
+        body=jpeg(),
+    )
+    assert_error(reply, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert len(jobs._jobs) == 1
+    assert len(blobs.keys()) == 1
+
+
+def test_a_request_in_flight_blocks_its_retries(
+    client: Client, idempotency: MemoryIdempotencyStore, clock: SteppingClock, jobs: MemoryJobStore
+) -> None:
+    # A first request holds the key and never finishes (its process crashed).
+    now = clock.now()
+    idempotency.claim(IdempotencyRecord.claim(scope_of("jobs", "v1", KEY), "crashed", now), now)
+    reply = post(client)
+    assert_error(reply, 409, "IDEMPOTENCY_KEY_IN_USE")
+    assert reply.headers["retry-after"] == "1"
+    assert jobs._jobs == {}
+    clock.set(now + IN_FLIGHT_LEASE)  # its lease runs out: the key is usable again
+    assert post(client).status == 201
+
+
+def test_an_expired_record_lets_the_key_start_a_new_job(
+    client: Client, clock: SteppingClock, jobs: MemoryJobStore
+) -> None:
+    first = post(client).data["job_id"]
+    clock.set(clock.now() + RECORD_TTL)
+    second = post(client)
+    assert second.status == 201
+    assert "idempotent-replayed" not in second.headers
+    assert second.data["job_id"] != first
+    assert len(jobs._jobs) == 2
+
+
+def test_a_refused_request_releases_the_key(client: Client, jobs: MemoryJobStore) -> None:
+    assert_error(post(client, b"not a blueprint"), 400, "INVALID_FILE_FORMAT")
+    assert post(client).status == 201
+    assert len(jobs._jobs) == 1
+
+
+def test_keys_are_per_route_and_version(client: Client, jobs: MemoryJobStore) -> None:
+    post(client)
+    v2 = client.request(
+        "POST",
+        "/api/v2/jobs",
+        headers={"Content-Type": "image/png", "Idempotency-Key": KEY},
+        body=png(),
+    )
+    assert v2.status == 201
+    assert "idempotent-replayed" not in v2.headers
+    upload = client.request(
+        "POST",
+        "/api/v1/uploads",
+        headers={"Idempotency-Key": KEY},
+        json_body={"format": "png", "size_bytes": 10},
+    )
+    assert upload.status == 201
+    assert "idempotent-replayed" not in upload.headers
+
+
+def test_upload_sessions_are_idempotent(client: Client) -> None:
+    body = {"format": "pdf", "size_bytes": 1000}
+    first = client.request(
+        "POST", "/api/v1/uploads", headers={"Idempotency-Key": KEY}, json_body=body
+    )
+    again = client.request(
+        "POST", "/api/v1/uploads", headers={"Idempotency-Key": KEY}, json_body=body
+    )
+    assert again.body == first.body
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+@pytest.mark.parametrize("key", ["", '""', "has space", "é", "x" * 256, "tab\there"])
+def test_malformed_keys(client: Client, key: str) -> None:
+    details = assert_error(post(client, key=key), 400, "INVALID_REQUEST_BODY")
+    assert details["field"] == "Idempotency-Key"
+
+
+def test_key_parsing() -> None:
+    assert parse_key(' "abc" ') == "abc"
+    assert parse_key("x" * 255) == "x" * 255
+    assert parse_key('"') == '"'
+
+
+# -- sixteen clients at once -----------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, Any, Any]]:
+    if request.param == "memory":
+        jobs, blobs = MemoryJobStore(), MemoryBlobStore()
+        yield jobs, blobs, MemoryIdempotencyStore()
+        return
+    with moto_in_process(monkeypatch):
+        dynamo = new_job_store()
+        yield dynamo, new_blob_store(), DynamoDBIdempotencyStore(dynamo)
+
+
+def _count(jobs: Any, blobs: Any) -> tuple[int, int]:
+    if isinstance(jobs, DynamoDBJobStore):
+        items = jobs.client.scan(TableName=jobs.table)["Items"]
+        job_count = sum(1 for item in items if item["sk"]["S"] == "JOB")
+    else:
+        job_count = len(jobs._jobs)
+    if isinstance(blobs, S3BlobStore):
+        blob_count = len(blobs.client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+    else:
+        blob_count = len(blobs.keys())
+    return job_count, blob_count
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+def test_sixteen_identical_requests_at_once_make_one_job(
+    backend: tuple[Any, Any, Any], entrypoint: str
+) -> None:
+    jobs, blobs, store = backend
+    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    client = CLIENTS[entrypoint](service, SETTINGS, None, store)
+    barrier = threading.Barrier(16)
+    replies: list[Reply] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        barrier.wait()
+        try:
+            replies.append(post(client))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=send) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(replies) == 16
+    created = [r for r in replies if r.status == 201]
+    in_use = [r for r in replies if r.status == 409]
+    assert len(created) + len(in_use) == 16
+    assert created
+    assert len({r.body for r in created}) == 1
+    assert all(r.json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE" for r in in_use)
+    assert _count(jobs, blobs) == (1, 1)
