@@ -14,6 +14,8 @@ from attrs import frozen
 Profile = Literal["local", "lambda"]
 STORAGES = ("memory", "aws")
 LOCAL_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
+DEFAULT_TABLE = "blueprint-jobs"
+DEFAULT_BUCKET = "blueprint-jobs-blueprints"
 
 
 class ConfigurationError(ValueError):
@@ -25,8 +27,8 @@ class Settings:
     storage: str = "memory"
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
-    table: str = "blueprint-jobs"
-    bucket: str = "blueprint-jobs-blueprints"
+    table: str = DEFAULT_TABLE
+    bucket: str = DEFAULT_BUCKET
     region: str | None = None
     endpoint_url: str | None = None
     result_cache: bool = True
@@ -49,8 +51,8 @@ class Settings:
             storage=storage,
             cors_origins=origins,
             log_level=level,
-            table=env.get("BLUEPRINT_JOBS_TABLE", cls.table),
-            bucket=env.get("BLUEPRINT_JOBS_BUCKET", cls.bucket),
+            table=env.get("BLUEPRINT_JOBS_TABLE", DEFAULT_TABLE),
+            bucket=env.get("BLUEPRINT_JOBS_BUCKET", DEFAULT_BUCKET),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             result_cache=env.get("BLUEPRINT_JOBS_RESULT_CACHE", "on").lower()

@@ -12,12 +12,16 @@ def test_local_defaults() -> None:
     assert settings.storage == "memory"
     assert settings.cors_origins == LOCAL_CORS_ORIGINS
     assert settings.log_level == "INFO"
+    assert settings.table == "blueprint-jobs"
+    assert settings.bucket == "blueprint-jobs-blueprints"
+    assert settings == Settings(cors_origins=LOCAL_CORS_ORIGINS)
 
 
 def test_lambda_defaults_allow_no_origin_and_use_aws() -> None:
     settings = Settings.from_env({}, profile="lambda")
     assert settings.storage == "aws"
     assert settings.cors_origins == ()
+    assert (settings.table, settings.bucket) == ("blueprint-jobs", "blueprint-jobs-blueprints")
 
 
 def test_environment_overrides() -> None:
