@@ -1,4 +1,4 @@
-"""The blob store on S3, through boto3.
+"""The blob store on S3, through a botocore client.
 
 Puts are all or nothing: a blueprint up to one part is a single ``PutObject``; a larger one is
 a multipart upload that is aborted if anything goes wrong, so a half-written object never
@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,14 +30,30 @@ def _sha256_b64(data: bytes | bytearray | memoryview) -> str:
 
 
 class S3BlobStore:
-    def __init__(self, client: Any, bucket: str, *, part_bytes: int = PART_BYTES) -> None:
-        self._s3 = client
+    """``client`` is an S3 client, or a function that makes one: then it is made on first use,
+    so a cold start that never touches S3 (reading a job) never pays for it."""
+
+    def __init__(
+        self, client: Any | Callable[[], Any], bucket: str, *, part_bytes: int = PART_BYTES
+    ) -> None:
+        self._factory: Callable[[], Any] | None = client if callable(client) else None
+        self._client: Any = None if callable(client) else client
+        self._lock = threading.Lock()
         self.bucket = bucket
         self._part_bytes = part_bytes
 
     @property
     def client(self) -> Any:
-        return self._s3
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    assert self._factory is not None
+                    self._client = self._factory()
+        return self._client
+
+    @property
+    def _s3(self) -> Any:
+        return self.client
 
     def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
         buffer = bytearray()

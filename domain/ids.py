@@ -14,7 +14,7 @@ from typing import TypeGuard
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _ULID = "[0-9a-hjkmnp-tv-z]{26}"
 ULID_RANDOM_BYTES = 10
-REQUEST_RANDOM_BYTES = 9
+REQUEST_RANDOM_BYTES = 12
 
 JOB_ID = re.compile(rf"job_{_ULID}")
 UPLOAD_ID = re.compile(rf"upl_{_ULID}")
@@ -25,6 +25,7 @@ API_VERSION = re.compile(r"v[1-9]\d{0,2}")
 
 # Patterns are used with fullmatch: "$" would accept a trailing newline.
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_BYTE_TO_BASE36 = bytes(ord(_BASE36[b % 36]) for b in range(256))
 
 
 def ulid(now: datetime, random_bytes: bytes) -> str:
@@ -53,15 +54,18 @@ def new_feedback_id(now: datetime, random_bytes: bytes) -> str:
 
 
 def new_request_id(now: datetime, random_bytes: bytes) -> str:
-    """``req_YYYYMMDD_HHMMSS_`` and 12 base-36 characters drawn from ``random_bytes``."""
+    """``req_YYYYMMDD_HHMMSS_`` and one base-36 character per random byte.
+
+    Every request gets one, so it is built with one C call (``bytes.translate``); a byte taken
+    modulo 36 makes four characters 8/7 as likely as the rest: about 61.9 random bits in all.
+    """
     if len(random_bytes) != REQUEST_RANDOM_BYTES:
         raise ValueError(f"a request id needs {REQUEST_RANDOM_BYTES} random bytes")
-    value = int.from_bytes(random_bytes, "big")
-    chars = []
-    for _ in range(12):
-        value, digit = divmod(value, 36)
-        chars.append(_BASE36[digit])
-    return now.astimezone(UTC).strftime("req_%Y%m%d_%H%M%S_") + "".join(chars)
+    t = now.astimezone(UTC)
+    return (
+        f"req_{t.year:04d}{t.month:02d}{t.day:02d}_{t.hour:02d}{t.minute:02d}{t.second:02d}_"
+        + random_bytes.translate(_BYTE_TO_BASE36).decode("ascii")
+    )
 
 
 def is_job_id(value: object) -> TypeGuard[str]:

@@ -140,7 +140,7 @@ class JobService:
         except BaseException:
             self._discard_blob(key)
             raise
-        log.info("job created", extra={"job_id": job_id})
+        log.debug("job created", extra={"job_id": job_id})
         return job
 
     @staticmethod
@@ -233,7 +233,7 @@ class JobService:
             self._discard_blob(key)
             raise
         self._discard_blob(session.key)
-        log.info("job created from an upload", extra={"job_id": job_id})
+        log.debug("job created from an upload", extra={"job_id": job_id})
         return job
 
     def _discard_blob(self, key: str) -> None:

@@ -31,8 +31,10 @@ def is_ms_utc(moment: object) -> bool:
 
 
 def format_timestamp(moment: datetime) -> str:
-    moment = to_ms(moment)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC or moment.microsecond % 1000:
+        moment = to_ms(moment)
+    # isoformat is C code: about twice as fast as strftime on every job the API returns.
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:

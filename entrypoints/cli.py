@@ -46,8 +46,10 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
     from entrypoints.logs import configure_logging
 
     configure_logging(settings.log_level)
+    from adapters.system import SystemClock
+
     service, idempotency = build(settings)
-    app = create_app(service, settings, idempotency=idempotency)
+    app = create_app(service, settings, idempotency=idempotency, clock=SystemClock())
     log.info(
         "serving on http://%s:%d with %s storage",
         host,

@@ -6,7 +6,7 @@ request). Nothing here imports falcon.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import io
 import os
 from collections.abc import Callable, Mapping
@@ -21,29 +21,34 @@ LambdaHandler = Callable[[Event, Any], dict[str, Any]]
 
 
 def to_request(event: Event, context: Any = None) -> HttpRequest:
-    http = event.get("requestContext", {}).get("http", {})
+    request_context = event.get("requestContext") or {}
+    http = request_context.get("http") or {}
+    # Payload 2.0 headers are lower-case already; lowering again costs little and is safe.
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     if event.get("cookies"):
         headers["cookie"] = "; ".join(event["cookies"])
     raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    # a2b_base64 takes the ASCII str as it is; b64decode would first copy it into bytes.
+    body = binascii.a2b_base64(raw) if event.get("isBase64Encoded") else raw.encode()
     platform_ids = {}
-    apigw_id = event.get("requestContext", {}).get("requestId")
+    apigw_id = request_context.get("requestId")
     if apigw_id:
         platform_ids["apigw_request_id"] = str(apigw_id)
     lambda_id = getattr(context, "aws_request_id", None)
     if lambda_id:
         platform_ids["lambda_request_id"] = str(lambda_id)
+    path = str(event.get("rawPath") or http.get("path") or "/")
     return HttpRequest(
         method=str(http.get("method", "GET")),
-        path=unquote(str(event.get("rawPath") or http.get("path") or "/")),
+        path=unquote(path) if "%" in path else path,
         query=str(event.get("rawQueryString") or ""),
         headers=headers,
         body=io.BytesIO(body),
         content_length=len(body),
-        host=headers.get("host") or event.get("requestContext", {}).get("domainName"),
+        host=headers.get("host") or request_context.get("domainName"),
         scheme=headers.get("x-forwarded-proto", "https"),
         platform_ids=platform_ids,
+        body_bytes=body,
     )
 
 

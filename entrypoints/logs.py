@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("blueprint_jobs_log_context", default=None)
 
+# One encoder for every line: json.dumps with options builds a new one each call.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 # Fields a call may pass through ``extra=``; anything else on a record is ignored.
 EXTRA_FIELDS = (
     "method",
@@ -30,16 +30,15 @@ EXTRA_FIELDS = (
 )
 
 
-@contextmanager
-def log_context(**fields: Any) -> Iterator[dict[str, Any]]:
-    """Bind ``fields`` to every log line written inside the block (and let it add more)."""
-    current = dict(_context.get() or {})
-    current.update(fields)
-    token = _context.set(current)
-    try:
-        yield current
-    finally:
-        _context.reset(token)
+def open_context(fields: dict[str, Any]) -> Token[dict[str, Any] | None]:
+    """Bind ``fields`` to every line logged until ``close_context``. The dict is the context
+    itself, so the caller sees what ``bind`` adds (a plain function pair, not a context
+    manager: it runs on every request)."""
+    return _context.set(fields)
+
+
+def close_context(token: Token[dict[str, Any] | None]) -> None:
+    _context.reset(token)
 
 
 def bind(**fields: Any) -> None:
@@ -51,10 +50,8 @@ def bind(**fields: Any) -> None:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, UTC)
         payload: dict[str, Any] = {
-            "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{moment.microsecond // 1000:03d}Z",
+            "timestamp": _timestamp(record.created),
             "level": record.levelname,
             "message": record.getMessage(),
             "logger": record.name,
@@ -66,7 +63,12 @@ class JsonFormatter(logging.Formatter):
                 payload[name] = value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        return _ENCODER.encode(payload)
+
+
+def _timestamp(created: float) -> str:
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
@@ -78,6 +80,12 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # What the JSON lines never show, the records need not collect (the logging HOWTO's
+    # "Optimization"): the caller's frame, thread, process and multiprocessing names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # botocore logs request bodies at DEBUG; keep AWS libraries quiet unless asked.
     for noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -12,13 +12,12 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urljoin
 
-from adapters.memory import MemoryIdempotencyStore
-from adapters.system import SystemClock
 from domain import ids
 from domain.blueprint import (
     MAX_BLUEPRINT_BYTES,
@@ -53,7 +52,7 @@ from entrypoints.http.multipart import FormReader, boundary_of
 from entrypoints.http.representations import JOB_REPRESENTATIONS, feedback
 from entrypoints.http.routes import DEFAULT_VERSION, JOBS, LOCAL_UPLOADS, UPLOADS, Match
 from entrypoints.http.routes import match as match_route
-from entrypoints.logs import bind, log_context
+from entrypoints.logs import bind, close_context, open_context
 from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyStore
 from ports.system import Clock
@@ -71,9 +70,11 @@ ALLOWED_REQUEST_HEADERS = (
     "Content-Type, Authorization, X-Api-Key, X-Correlation-ID, Idempotency-Key, If-Match"
 )
 PREFLIGHT_MAX_AGE = "600"
+_NO_CORS = (("Vary", "Origin"),)
 # A strong ETag of ours, '"3"'; the bare version, 3, is taken too (a common client slip).
 _ETAG = re.compile(r'"(\d{1,18})"|(\d{1,18})')
 IDEMPOTENT_ROUTES = (JOBS, UPLOADS)
+JOB_CACHE_ENTRIES = 1024
 _JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 _INTERNAL_MESSAGE = "An internal error occurred. Quote the request id when reporting it."
 _UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a short wait."
@@ -104,9 +105,16 @@ class Api:
         clock: Clock | None = None,
     ) -> None:
         self._service = service
-        self._idempotency = Idempotency(
-            idempotency or MemoryIdempotencyStore(), clock or SystemClock()
-        )
+        if idempotency is None or clock is None:
+            # Defaults for a standalone Api (tests, tools); the composition root passes both.
+            from adapters.memory import MemoryIdempotencyStore
+            from adapters.system import SystemClock
+
+            idempotency = idempotency or MemoryIdempotencyStore()
+            clock = clock or SystemClock()
+        self._idempotency = Idempotency(idempotency, clock)
+        self._job_cache: dict[tuple[str, int, str], bytes] = {}
+        self._job_cache_lock = threading.Lock()
         self._origins = frozenset(settings.cors_origins)
         self._any_origin = "*" in self._origins
         self._handlers: dict[tuple[str, str], Handler] = {
@@ -129,9 +137,10 @@ class Api:
         offered = request.header("x-correlation-id")
         correlation_id = offered if ids.is_correlation_id(offered) else request_id
         exchange = _Exchange(request_id, correlation_id)
-        with log_context(
-            request_id=request_id, correlation_id=correlation_id, **request.platform_ids
-        ) as context:
+        context = {"request_id": request_id, "correlation_id": correlation_id}
+        context.update(request.platform_ids)
+        token = open_context(context)
+        try:
             try:
                 response = self._dispatch(request, exchange)
             except DomainError as error:
@@ -154,6 +163,8 @@ class Api:
                     "job_id": context.get("job_id"),
                 },
             )
+        finally:
+            close_context(token)
         return response
 
     def _dispatch(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
@@ -234,8 +245,27 @@ class Api:
         headers = [("ETag", _etag(job))]
         if created:
             headers.append(("Location", f"/api/{exchange.version}/jobs/{job.job_id}"))
-        data = JOB_REPRESENTATIONS[exchange.version](job)
-        return self._success(status, data, exchange, headers)
+        body = (
+            b'{"status":"success","data":'
+            + self._job_json(job, exchange.version)
+            + b',"meta":'
+            + _meta(exchange)
+            + b"}"
+        )
+        return HttpResponse(status, [*_JSON_HEADERS, *headers], body)
+
+    def _job_json(self, job: Job, version: str) -> bytes:
+        """A job's representation, encoded once per job version: clients poll a job while the
+        pipeline works, and a version names one state of a job exactly."""
+        key = (job.job_id, job.version, version)
+        cached = self._job_cache.get(key)
+        if cached is None:
+            cached = _encode(JOB_REPRESENTATIONS[version](job))
+            with self._job_cache_lock:  # the local server's threads share the cache
+                if len(self._job_cache) >= JOB_CACHE_ENTRIES:
+                    del self._job_cache[next(iter(self._job_cache))]  # the oldest entry
+                self._job_cache[key] = cached
+        return cached
 
     # -- CORS ------------------------------------------------------------------------------
 
@@ -244,14 +274,16 @@ class Api:
             return False
         return self._any_origin or origin in self._origins
 
-    def _cors_headers(self, origin: str | None) -> list[tuple[str, str]]:
-        headers = [("Vary", "Origin")]
-        if self._origin_allowed(origin):
-            assert origin is not None
-            allowed = origin if origin in self._origins else "*"
-            headers.append(("Access-Control-Allow-Origin", allowed))
-            headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
-        return headers
+    def _cors_headers(self, origin: str | None) -> tuple[tuple[str, str], ...]:
+        if not self._origin_allowed(origin):
+            return _NO_CORS
+        assert origin is not None
+        allowed = origin if origin in self._origins else "*"
+        return (
+            ("Vary", "Origin"),
+            ("Access-Control-Allow-Origin", allowed),
+            ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+        )
 
     def _options(self, request: HttpRequest, found: Match) -> HttpResponse:
         origin = request.header("origin")
@@ -321,7 +353,7 @@ class Api:
                     supported=[*SUPPORTED_CONTENT_TYPES, "application/json"],
                 )
             _refuse_declared_length(request, MAX_BLUEPRINT_BYTES, blueprint=True)
-            chunks = _stream(request.body, MAX_BLUEPRINT_BYTES)
+            chunks = _body_chunks(request, MAX_BLUEPRINT_BYTES)
         origin = Origin(exchange.request_id, exchange.correlation_id, exchange.version)
         job = self._service.create_job(chunks, origin, declared, use_cache=_cache_allowed(request))
         bind(job_id=job.job_id)
@@ -381,8 +413,17 @@ class Api:
 # -- request helpers -----------------------------------------------------------------------
 
 
+# One encoder for every response: json.dumps with options builds a new one each call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
+
+
+def _meta(exchange: _Exchange) -> bytes:
+    # Both values match plain ASCII patterns (a request id, "v1"/"v2"): nothing to escape.
+    return f'{{"request_id":"{exchange.request_id}","api_version":"{exchange.version}"}}'.encode()
 
 
 def _etag(job: Job) -> str:
@@ -444,9 +485,17 @@ def _stream(body: Readable, limit: int) -> Iterator[bytes]:
         yield chunk
 
 
+def _body_chunks(request: HttpRequest, limit: int) -> Iterable[bytes]:
+    """The body, at most one byte past ``limit``: as held, or streamed in chunks."""
+    held = request.body_bytes
+    if held is not None:
+        return [held if len(held) <= limit else held[: limit + 1]]
+    return _stream(request.body, limit)
+
+
 def _read_json(request: HttpRequest, limit: int, *, blueprint: bool = False) -> dict[str, Any]:
     _refuse_declared_length(request, limit, blueprint=blueprint)
-    data = b"".join(_stream(request.body, limit))
+    data = b"".join(_body_chunks(request, limit))
     if len(data) > limit:
         _too_large(limit, blueprint=blueprint)
     try:

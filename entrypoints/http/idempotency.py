@@ -125,7 +125,8 @@ class Idempotency:
 
 
 def _with_body(request: HttpRequest, body: Readable) -> HttpRequest:
-    return evolve(request, body=body)
+    # The handler must read through ``body`` (which hashes), not a body held aside.
+    return evolve(request, body=body, body_bytes=None)
 
 
 def _encode(response: HttpResponse) -> str:

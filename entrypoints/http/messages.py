@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from attrs import define, field, frozen
+from attrs import define, field
 
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-@frozen
+@define  # not frozen: built once per request, and a frozen __init__ costs three times more
 class HttpRequest:
     method: str
     path: str
@@ -24,6 +24,9 @@ class HttpRequest:
     scheme: str = "http"
     # Logged beside our own ids (API Gateway and Lambda request ids on AWS).
     platform_ids: Mapping[str, str] = field(factory=dict)
+    # The whole body, when the entrypoint already holds it (a Lambda event): read without
+    # copying it through ``body`` in chunks.
+    body_bytes: bytes | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)

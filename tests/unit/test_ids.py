@@ -34,27 +34,27 @@ def test_ulid_encodes_the_millisecond_timestamp() -> None:
 
 def test_ulid_needs_ten_random_bytes() -> None:
     with pytest.raises(ValueError, match="10 random bytes"):
-        ids.ulid(NOW, b"\x00" * 9)
+        ids.ulid(NOW, b"\x00" * 12)
 
 
 def test_request_id_has_the_documented_shape() -> None:
-    request_id = ids.new_request_id(NOW, b"\x01" * 9)
+    request_id = ids.new_request_id(NOW, b"\x01" * 12)
     assert request_id.startswith("req_20261126_031500_")
     assert ids.is_request_id(request_id)
 
 
 def test_request_id_uses_utc() -> None:
     tokyo = NOW.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
-    assert ids.new_request_id(tokyo, b"\x00" * 9).startswith("req_20261126_031500_")
+    assert ids.new_request_id(tokyo, b"\x00" * 12).startswith("req_20261126_031500_")
 
 
 def test_request_id_needs_nine_random_bytes() -> None:
-    with pytest.raises(ValueError, match="9 random bytes"):
+    with pytest.raises(ValueError, match="12 random bytes"):
         ids.new_request_id(NOW, b"")
 
 
 def test_request_ids_differ_with_their_randomness() -> None:
-    assert ids.new_request_id(NOW, b"\x00" * 9) != ids.new_request_id(NOW, b"\x00" * 8 + b"\x01")
+    assert ids.new_request_id(NOW, b"\x00" * 12) != ids.new_request_id(NOW, b"\x00" * 11 + b"\x01")
 
 
 @pytest.mark.parametrize(
