@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ from entrypoints.settings import STORAGES, ConfigurationError, Settings
 
 log = logging.getLogger("blueprint_jobs.cli")
 
-SERVER_THREADS = 8
+SERVER_THREADS = 4
 # Waitress refuses, with its own plain 413, bodies past this before reading them: the largest
 # body the API accepts is a 50 MiB blueprint in base64 JSON (about 67 MiB).
 MAX_REQUEST_BODY_BYTES = 80 * 1024 * 1024
@@ -45,7 +46,7 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
     from entrypoints.falcon_app import create_app
     from entrypoints.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, batched=True)
     from adapters.system import SystemClock
 
     service, idempotency = build(settings)
@@ -57,6 +58,9 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
         settings.storage,
         extra={"status": "starting"},
     )
+    # SIGTERM (a supervisor, Ctrl-C's polite sibling) ends the process through SystemExit, so
+    # atexit runs and logging's shutdown writes the lines still batched.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     waitress.serve(
         app,
         host=host,
@@ -66,6 +70,10 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
         max_request_body_size=MAX_REQUEST_BODY_BYTES,
         clear_untrusted_proxy_headers=True,
     )
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,22 +21,46 @@ class _Everything:
         self._api = api
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
+        env = req.env
+        length = req.content_length
         request = HttpRequest(
             method=req.method,
             path=req.path,
             query=req.query_string,
-            headers={name.lower(): value for name, value in req.headers.items()},
-            body=req.bounded_stream,
-            content_length=req.content_length,
-            host=req.netloc,
-            scheme=req.scheme,
+            headers=_headers(env),
+            # Most requests (GET, DELETE) have no body: skip building a stream for them.
+            body=req.bounded_stream if length or "HTTP_TRANSFER_ENCODING" in env else _NO_BODY,
+            content_length=length,
+            host=env.get("HTTP_HOST") or req.netloc,
+            scheme=env.get("wsgi.url_scheme", "http"),
         )
         response = self._api.handle(request)
         resp.status = response.status
-        for name, value in response.headers:
-            resp.append_header(name, value)
+        resp.set_headers(response.headers)  # the Api never repeats a header name
         if response.body:
             resp.data = response.body
+
+
+class _NoBody:
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
+
+
+_NO_BODY = _NoBody()
+
+
+def _headers(env: dict[str, Any]) -> dict[str, str]:
+    """Lower-case header names straight from the WSGI environ (one pass, no title-casing)."""
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in env.items()
+        if key.startswith("HTTP_")
+    }
+    if "CONTENT_TYPE" in env:
+        headers["content-type"] = env["CONTENT_TYPE"]
+    if "CONTENT_LENGTH" in env:
+        headers["content-length"] = env["CONTENT_LENGTH"]
+    return headers
 
 
 def create_app(

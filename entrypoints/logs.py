@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -56,11 +57,13 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "logger": record.name,
         }
-        payload.update(_context.get() or {})
+        context = _context.get()
+        if context:
+            payload.update(context)
+        fields = record.__dict__
         for name in EXTRA_FIELDS:
-            value = record.__dict__.get(name)
-            if value is not None:
-                payload[name] = value
+            if name in fields and fields[name] is not None:
+                payload[name] = fields[name]
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return _ENCODER.encode(payload)
@@ -71,13 +74,75 @@ def _timestamp(created: float) -> str:
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Route every logger through one JSON handler. Called by the composition root only."""
-    handler = logging.StreamHandler(stream or sys.stdout)
+class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Formats each record where it is logged (where the request's context is), but writes
+    lines in batches: at most every ``interval`` seconds, or when ``batch`` lines wait.
+
+    For the local server, whose threads would otherwise each take the handler's lock for a
+    write and a flush per request. Not for Lambda, where a line must be out before the
+    invocation ends: there every record is flushed as it comes.
+    """
+
+    def __init__(self, stream: TextIO, interval: float = 0.2, batch: int = 256) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._interval = interval
+        self._batch = batch
+        self._wake = threading.Event()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self._writer.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            full = len(self._pending) >= self._batch
+        if full or record.levelno >= logging.ERROR:
+            self._wake.set()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._pending = self._pending, []
+            if lines:
+                self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.flush()
+        super().close()
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except (OSError, ValueError):  # the stream went away (shut down, closed)
+                return
+
+
+def configure_logging(
+    level: str = "INFO", stream: TextIO | None = None, *, batched: bool = False
+) -> None:
+    """Route every logger through one JSON handler. Called by the composition root only.
+
+    ``batched`` writes lines from a background thread in batches (the local server).
+    """
+    target = stream or sys.stdout
+    handler = BatchingStreamHandler(target) if batched else logging.StreamHandler(target)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
+        if isinstance(existing, BatchingStreamHandler):
+            existing.close()
     root.addHandler(handler)
     root.setLevel(level)
     # What the JSON lines never show, the records need not collect (the logging HOWTO's
