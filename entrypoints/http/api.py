@@ -151,18 +151,19 @@ class Api:
             response.headers.append(("X-Request-ID", request_id))
             response.headers.append(("X-Correlation-ID", correlation_id))
             response.headers.extend(self._cors_headers(request.header("origin")))
-            access_log.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "route": exchange.match.route.template if exchange.match else None,
-                    "path": request.path,
-                    "status": response.status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "api_version": exchange.version,
-                    "job_id": context.get("job_id"),
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):  # no fields built for a line not written
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "route": exchange.match.route.template if exchange.match else None,
+                        "path": request.path,
+                        "status": response.status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "api_version": exchange.version,
+                        "job_id": context.get("job_id"),
+                    },
+                )
         finally:
             close_context(token)
         return response
