@@ -38,6 +38,12 @@ contracts: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest --cov --cov-report=term
+	@# The 90% floor holds for each layer, not only for their sum.
+	@for layer in domain ports adapters entrypoints; do \
+		$(BIN)/coverage report --include="$$layer/*" --fail-under=90 > /dev/null \
+			|| { echo "coverage of $$layer/ is under 90%"; exit 1; }; \
+		echo "coverage of $$layer/: $$($(BIN)/coverage report --include="$$layer/*" --format=total)%"; \
+	done
 
 test: lint typecheck contracts template pytest
 

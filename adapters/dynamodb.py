@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     NumberAttribute,
@@ -402,7 +403,8 @@ class DynamoDBJobStore:
             self._m.Item.describe_table()
         except TableDoesNotExist:
             raise ServiceUnavailable(f"The job table {self.table!r} does not exist.") from None
-        except PynamoDBException as error:
+        except (PynamoDBException, ClientError, BotoCoreError) as error:
+            # PynamoDB lets some botocore errors of DescribeTable through unwrapped.
             raise self._translate(error) from error
 
     # -- administration ---------------------------------------------------------------------
@@ -413,7 +415,7 @@ class DynamoDBJobStore:
             self._m.JobItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
 
     @staticmethod
-    def _translate(error: PynamoDBException) -> Exception:
+    def _translate(error: Exception) -> Exception:
         return unavailable(error, "The job store") or error
 
 

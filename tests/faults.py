@@ -20,6 +20,8 @@ class Fault:
         self.status = status
         self.remaining = times
         self.injected = 0
+        # For TransactionCanceledException: one reason code per item of the transaction.
+        self.cancellation: list[str] | None = None
         self._lock = threading.Lock()
 
     def install(self, client: Any, operation: str) -> Fault:
@@ -39,9 +41,13 @@ class Fault:
             self.remaining -= 1
             self.injected += 1
         if self.service == "dynamodb":
-            body = json.dumps(
-                {"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}", "message": "injected"}
-            ).encode()
+            error: dict[str, Any] = {
+                "__type": f"com.amazonaws.dynamodb.v20120810#{self.code}",
+                "message": "injected",
+            }
+            if self.cancellation is not None:
+                error["CancellationReasons"] = [{"Code": code} for code in self.cancellation]
+            body = json.dumps(error).encode()
             headers = {"Content-Type": "application/x-amz-json-1.0"}
         else:
             body = (

@@ -243,3 +243,147 @@ def test_the_result_cache_is_an_index_query(stores: Any) -> None:
     assert [index["IndexName"] for index in description["GlobalSecondaryIndexes"]] == [
         "by-blueprint-hash"
     ]
+
+
+# -- every operation maps a persistent fault to ServiceUnavailable ---------------------------
+
+JOB = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
+UPLOAD = "upl_01jdz5k3a1b2c3d4e5f6g7h8j9"
+
+
+def _s3_calls(blobs: S3BlobStore) -> dict[str, Any]:
+    return {
+        "GetObject": lambda: blobs.read_range(KEY, 0, 10),
+        "HeadObject": lambda: blobs.size(KEY),
+        "DeleteObject": lambda: blobs.delete(KEY),
+        "CopyObject": lambda: blobs.copy(KEY, "elsewhere"),
+        "PutObject": lambda: blobs.put(KEY, [b"%PDF-1"], 100),
+    }
+
+
+@pytest.mark.parametrize(
+    "operation", ["GetObject", "HeadObject", "DeleteObject", "CopyObject", "PutObject"]
+)
+def test_s3_operations_under_a_persistent_fault(stores: Any, operation: str) -> None:
+    _, blobs = stores
+    Fault("s3", "InternalError", 500).install(blobs.client, operation)
+    with pytest.raises(ServiceUnavailable):
+        _s3_calls(blobs)[operation]()
+
+
+def test_s3_stream_under_a_persistent_fault(stores: Any) -> None:
+    _, blobs = stores
+    Fault("s3", "SlowDown", 503).install(blobs.client, "GetObject")
+    with pytest.raises(ServiceUnavailable):
+        list(blobs.stream(KEY, 1024))
+
+
+def test_s3_ping_without_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.aws import blob_store
+    from entrypoints.settings import Settings
+    from tests.aws import aws_credentials
+    from tests.e2e.servers import free_port
+
+    aws_credentials(monkeypatch)
+    settings = Settings(
+        storage="aws", region="eu-west-1", endpoint_url=f"http://127.0.0.1:{free_port()}"
+    )
+    with pytest.raises(ServiceUnavailable):
+        blob_store(settings).ping()
+
+
+def test_s3_reads_past_the_end_and_of_nothing(stores: Any) -> None:
+    _, blobs = stores
+    blobs.put(KEY, [b"%PDF-1.7"], 100)
+    assert blobs.read_range(KEY, 100, 10) == b""
+    assert blobs.read_range(KEY, 0, 0) == b""
+    with pytest.raises(ValueError, match="negative"):
+        blobs.read_range(KEY, -1, 1)
+
+
+def _dynamodb_calls(jobs: DynamoDBJobStore) -> dict[str, Any]:
+    from domain.upload import UploadSession
+    from tests.contract.test_job_store import a_job, feedback_for
+    from tests.fakes import START
+
+    return {
+        "Query": lambda: jobs.list_feedback(JOB),
+        "QueryIndex": lambda: jobs.find_completed_by_hash("f" * 64),
+        "GetItem": lambda: jobs.get_upload(UPLOAD),
+        "PutItem": lambda: jobs.add_upload(UploadSession.open(UPLOAD, "pdf", 10, START)),
+        "TransactWriteItems": lambda: jobs.add_feedback(feedback_for(a_job()), 5),
+        "TransactUpload": lambda: jobs.add_job_from_upload(a_job(), UPLOAD),
+        "DescribeTable": jobs.ping,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "operation"),
+    [
+        ("Query", "Query"),
+        ("QueryIndex", "Query"),
+        ("GetItem", "GetItem"),
+        ("PutItem", "PutItem"),
+        ("TransactWriteItems", "TransactWriteItems"),
+        ("TransactUpload", "TransactWriteItems"),
+        ("DescribeTable", "DescribeTable"),
+    ],
+)
+def test_dynamodb_operations_under_a_persistent_fault(
+    stores: Any, name: str, operation: str
+) -> None:
+    jobs, _ = stores
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, operation)
+    with pytest.raises(ServiceUnavailable):
+        _dynamodb_calls(jobs)[name]()
+
+
+def test_feedback_transaction_conflicts_are_retried_then_reported(stores: Any) -> None:
+    from domain.errors import ConcurrentModification
+    from tests.contract.test_job_store import a_job, feedback_for
+
+    jobs, _ = stores
+    job = a_job()
+    jobs.add(job)
+    conflict = Fault("dynamodb", "TransactionCanceledException", 400, times=1)
+    conflict.cancellation = ["None", "TransactionConflict", "None"]
+    conflict.install(jobs.client, "TransactWriteItems")
+    jobs.add_feedback(feedback_for(job), 5)  # one conflict, retried
+    assert len(jobs.list_feedback(job.job_id)) == 1
+    Fault("dynamodb", "TransactionCanceledException", 400).install(
+        jobs.client, "TransactWriteItems"
+    ).cancellation = ["None", "TransactionConflict", "None"]
+    with pytest.raises(ConcurrentModification):
+        jobs.add_feedback(feedback_for(job), 5)
+
+
+def test_a_job_from_an_upload_with_a_taken_id(stores: Any) -> None:
+    from domain.errors import JobAlreadyExists
+    from domain.upload import UploadSession
+    from tests.contract.test_job_store import a_job
+    from tests.fakes import START
+
+    jobs, _ = stores
+    job = a_job()
+    jobs.add(job)
+    jobs.add_upload(UploadSession.open(UPLOAD, "pdf", 10, START))
+    with pytest.raises(JobAlreadyExists):
+        jobs.add_job_from_upload(job, UPLOAD)
+
+
+def test_idempotency_records_under_a_persistent_fault(stores: Any) -> None:
+    from adapters.dynamodb import DynamoDBIdempotencyStore
+    from domain.idempotency import IdempotencyRecord
+    from tests.fakes import START
+
+    jobs, _ = stores
+    store = DynamoDBIdempotencyStore(jobs)
+    record = IdempotencyRecord.claim("a" * 64, "t", START)
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "PutItem")
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "DeleteItem")
+    with pytest.raises(ServiceUnavailable):
+        store.claim(record, START)
+    with pytest.raises(ServiceUnavailable):
+        store.complete(record.completed("f", "r"))
+    with pytest.raises(ServiceUnavailable):
+        store.release(record.scope, "t")
