@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from attrs import frozen
@@ -12,6 +13,7 @@ from domain import ids
 from domain.blueprint import (
     MAX_BLUEPRINT_BYTES,
     SIGNATURE_BYTES,
+    BlueprintFacts,
     BlueprintFormat,
     BlueprintInspector,
     check_signature,
@@ -125,6 +127,22 @@ class JobService:
             self._discard_blob(key)  # a store failing half-way may have left a part behind
             raise
         facts = inspector.finish()
+        job = self._record(job_id, now, facts, key, origin, use_cache, self._jobs.add)
+        log.debug("job created", extra={"job_id": job_id})
+        return job
+
+    def _record(
+        self,
+        job_id: str,
+        now: datetime,
+        facts: BlueprintFacts,
+        key: str,
+        origin: Origin,
+        use_cache: bool,
+        write: Callable[[Job], None],
+    ) -> Job:
+        """Build the job for a stored blueprint and ``write`` it; if that fails, the blob is
+        removed, so no blueprint outlives a job that was never recorded."""
         try:
             job = Job.create(
                 job_id=job_id,
@@ -136,11 +154,10 @@ class JobService:
                 api_version=origin.api_version,
                 cached=self._cached_result(facts.sha256, use_cache),
             )
-            self._jobs.add(job)
+            write(job)
         except BaseException:
             self._discard_blob(key)
             raise
-        log.debug("job created", extra={"job_id": job_id})
         return job
 
     @staticmethod
@@ -217,21 +234,15 @@ class JobService:
         job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
         key = blueprint_key(job_id, facts.format)
         self._blobs.copy(session.key, key)
-        try:
-            job = Job.create(
-                job_id=job_id,
-                now=now,
-                blueprint=facts,
-                blueprint_key=key,
-                request_id=origin.request_id,
-                correlation_id=origin.correlation_id,
-                api_version=origin.api_version,
-                cached=self._cached_result(facts.sha256, use_cache),
-            )
-            self._jobs.add_job_from_upload(job, upload_id)
-        except BaseException:
-            self._discard_blob(key)
-            raise
+        job = self._record(
+            job_id,
+            now,
+            facts,
+            key,
+            origin,
+            use_cache,
+            lambda new: self._jobs.add_job_from_upload(new, upload_id),
+        )
         self._discard_blob(session.key)
         log.debug("job created from an upload", extra={"job_id": job_id})
         return job
