@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -95,9 +96,12 @@ def test_an_upload_form_pins_the_key_and_the_size(blob_store: BlobStore) -> None
     form = blob_store.presign_upload("uploads/upl_x/blueprint", 52_428_800, 900)
     assert form.url
     assert form.fields["key"] == "uploads/upl_x/blueprint"
-    conditions = _policy(form.fields)["conditions"]
+    policy = _policy(form.fields)
+    conditions = policy["conditions"]
     assert ["content-length-range", 1, 52_428_800] in conditions
     assert {"key": "uploads/upl_x/blueprint"} in conditions
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert expires <= datetime.now(UTC) + timedelta(minutes=15, seconds=5)
 
 
 def upload(blob_store: BlobStore, form: UploadForm, data: bytes) -> int:

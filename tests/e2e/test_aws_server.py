@@ -94,3 +94,24 @@ def test_readiness_is_503_without_the_table(aws_env: dict[str, str]) -> None:
         "job_store": "unavailable",
         "blob_store": "unavailable",
     }
+
+
+def test_unreachable_storage_is_503_over_http(aws_env: dict[str, str]) -> None:
+    """Nothing listens where the AWS endpoint should be: bounded retries, then 503."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**aws_env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    command = [*cli(), "serve", "--port", str(port), "--storage", "aws"]
+    with running(command, f"{base}/health", env=env):
+        created = requests.post(
+            f"{base}/api/v1/jobs", data=png(), headers={"Content-Type": "image/png"}, timeout=60
+        )
+        fetched = requests.get(f"{base}/api/v1/jobs/job_01jdz5k3a1b2c3d4e5f6g7h8j9", timeout=60)
+    for answer in (created, fetched):
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "1"
+        body = answer.json()
+        assert body["status"] == "error"
+        assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert body["error"]["details"] == {}
+        assert body["meta"]["request_id"] == answer.headers["X-Request-ID"]
