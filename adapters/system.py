@@ -24,6 +24,12 @@ class OsEntropy:
         self._refill = refill_bytes
         self._pool = b""
         self._lock = threading.Lock()
+        # A forked child must not hand out the bytes its parent will hand out too.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._pool = b""
+        self._lock = threading.Lock()
 
     def random_bytes(self, n: int) -> bytes:
         if n > self._refill:

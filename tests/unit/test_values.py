@@ -58,3 +58,26 @@ def test_system_clock_and_entropy() -> None:
     first, second = OsEntropy().random_bytes(16), OsEntropy().random_bytes(16)
     assert len(first) == 16
     assert first != second
+
+
+def test_entropy_hands_out_each_byte_once() -> None:
+    entropy = OsEntropy(refill_bytes=64)
+    drawn = [entropy.random_bytes(12) for _ in range(40)]
+    assert len(set(drawn)) == 40
+    assert all(len(piece) == 12 for piece in drawn)
+    assert len(entropy.random_bytes(100)) == 100  # more than a refill: straight from the OS
+
+
+def test_a_forked_child_does_not_repeat_its_parents_bytes() -> None:
+    import os
+
+    entropy = OsEntropy()
+    entropy.random_bytes(1)  # fill the pool
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, entropy.random_bytes(16))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 16)
+    assert child != entropy.random_bytes(16)
