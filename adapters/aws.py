@@ -72,21 +72,21 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         current = getattr(current, "cause", None) or current.__cause__ or current.__context__
 
 
+def _client_error(error: BaseException) -> ClientError | None:
+    """The botocore error behind ``error`` (PynamoDB wraps botocore's), if there is one."""
+    return next((link for link in _chain(error) if isinstance(link, ClientError)), None)
+
+
 def error_code(error: BaseException) -> str | None:
-    """The AWS error code behind ``error`` (PynamoDB wraps botocore's), if there is one."""
-    for link in _chain(error):
-        if isinstance(link, ClientError):
-            code = link.response.get("Error", {}).get("Code")
-            return str(code) if code is not None else None
-    return None
+    found = _client_error(error)
+    code = found.response.get("Error", {}).get("Code") if found else None
+    return str(code) if code is not None else None
 
 
 def http_status(error: BaseException) -> int | None:
-    for link in _chain(error):
-        if isinstance(link, ClientError):
-            status = link.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return int(status) if status is not None else None
-    return None
+    found = _client_error(error)
+    status = found.response.get("ResponseMetadata", {}).get("HTTPStatusCode") if found else None
+    return int(status) if status is not None else None
 
 
 def unavailable(error: BaseException, what: str) -> ServiceUnavailable | None:

@@ -105,7 +105,6 @@ class LambdaClient:
     clock: Clock | None = None
     idempotency: IdempotencyStore | None = None
     kind: str = "lambda"
-    events: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         api = Api(self.service, self.settings, idempotency=self.idempotency, clock=self.clock)
@@ -122,7 +121,6 @@ class LambdaClient:
     ) -> Reply:
         headers, data = _prepare(headers, body, json_body)
         event = api_gateway_event(method, path, headers, data)
-        self.events.append(event)
         result = self._handler(event, FakeLambdaContext())
         assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
         raw = result["body"]
