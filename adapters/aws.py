@@ -7,6 +7,7 @@ timing out and being retried, still ends inside API Gateway's 30 s (see ARCHITEC
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NoReturn
 
 from attrs import frozen
 from botocore.exceptions import (
@@ -102,3 +103,12 @@ def unavailable(error: BaseException, what: str) -> ServiceUnavailable | None:
     if not code and any(isinstance(link, BotoCoreError) for link in _chain(error)):
         return ServiceUnavailable(f"{what} could not be reached.", retry_after=RETRY_AFTER_SECONDS)
     return None
+
+
+def raise_translated(error: BaseException, what: str) -> NoReturn:
+    """Raise ``error`` as the domain's "unavailable" error if it is a lasting fault, else as
+    it is. Called in an ``except`` block; never makes an error its own cause."""
+    translated = unavailable(error, what)
+    if translated is None:
+        raise error
+    raise translated from error

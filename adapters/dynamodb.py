@@ -28,7 +28,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from adapters.aws import DYNAMODB_POLICY, CallPolicy, error_code, unavailable
+from adapters.aws import DYNAMODB_POLICY, CallPolicy, error_code, raise_translated
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
@@ -49,6 +49,7 @@ JOB_SK = "JOB"
 IDEMPOTENCY_PREFIX = "IDEM#"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 _CLAIM_ATTEMPTS = 3
+_WHAT = "The job store"
 BY_HASH_INDEX = "by-blueprint-hash"
 UPLOAD_SK = "UPLOAD"
 COUNTER_SK = "FEEDBACK_COUNT"
@@ -223,7 +224,7 @@ class DynamoDBJobStore:
         except PynamoDBException as error:
             if error_code(error) == _CONDITION_FAILED:
                 raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id) from None
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
 
     def get(self, job_id: str) -> Job:
         try:
@@ -231,7 +232,7 @@ class DynamoDBJobStore:
         except DoesNotExist:
             raise JobNotFound("No job has this id.", job_id=job_id) from None
         except PynamoDBException as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
         return self._to_job(item)
 
     def save(self, job: Job, expected_version: int) -> None:
@@ -243,7 +244,7 @@ class DynamoDBJobStore:
             item.save()
         except PynamoDBException as error:
             if error_code(error) != _CONDITION_FAILED:
-                raise self._translate(error) from error
+                raise_translated(error, _WHAT)
             self.get(job.job_id)  # raises JobNotFound if the job is not there at all
             raise ConcurrentModification(
                 "The job changed concurrently.",
@@ -259,7 +260,7 @@ class DynamoDBJobStore:
             ):
                 return self._to_job(item)
         except PynamoDBException as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
         return None
 
     def add_feedback(self, feedback: Feedback, limit: int) -> None:
@@ -309,7 +310,7 @@ class DynamoDBJobStore:
                     ) from None
                 if "TransactionConflict" in reasons:
                     continue
-                raise self._translate(error) from error
+                raise_translated(error, _WHAT)
         raise ConcurrentModification(
             "Feedback for this job is being written concurrently; try again.",
             job_id=feedback.job_id,
@@ -324,7 +325,7 @@ class DynamoDBJobStore:
                 )
             )
         except PynamoDBException as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
         return [
             Feedback(
                 feedback_id=item.feedback_id,
@@ -351,7 +352,7 @@ class DynamoDBJobStore:
         try:
             item.save(condition=self._m.Item.pk.does_not_exist())
         except PynamoDBException as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
 
     def get_upload(self, upload_id: str) -> UploadSession:
         try:
@@ -359,7 +360,7 @@ class DynamoDBJobStore:
         except DoesNotExist:
             raise UploadNotFound("No upload session has this id.", upload_id=upload_id) from None
         except PynamoDBException as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
         return UploadSession(
             upload_id=item.pk,
             key=item.key,
@@ -396,7 +397,7 @@ class DynamoDBJobStore:
                 raise UploadAlreadyUsed(
                     "This upload has already created a job.", job_id=current.job_id
                 ) from None
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
 
     def ping(self) -> None:
         try:
@@ -405,7 +406,7 @@ class DynamoDBJobStore:
             raise ServiceUnavailable(f"The job table {self.table!r} does not exist.") from None
         except (PynamoDBException, ClientError, BotoCoreError) as error:
             # PynamoDB lets some botocore errors of DescribeTable through unwrapped.
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
 
     # -- administration ---------------------------------------------------------------------
 
@@ -413,10 +414,6 @@ class DynamoDBJobStore:
         """Create the table (on-demand capacity) if it does not exist; wait until active."""
         if not self._m.JobItem.exists():
             self._m.JobItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-
-    @staticmethod
-    def _translate(error: Exception) -> Exception:
-        return unavailable(error, "The job store") or error
 
 
 class DynamoDBIdempotencyStore:
@@ -428,7 +425,6 @@ class DynamoDBIdempotencyStore:
 
     def __init__(self, jobs: DynamoDBJobStore) -> None:
         self._m = jobs._m
-        self._translate = jobs._translate
 
     def claim(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord | None:
         m = self._m
@@ -447,7 +443,7 @@ class DynamoDBIdempotencyStore:
                 return None
             except PynamoDBException as error:
                 if error_code(error) != _CONDITION_FAILED:
-                    raise self._translate(error) from error
+                    raise_translated(error, _WHAT)
             current = self._get(record.scope)
             if current is not None:
                 return current
@@ -460,7 +456,7 @@ class DynamoDBIdempotencyStore:
         except PynamoDBException as error:
             if error_code(error) == _CONDITION_FAILED:
                 return False
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
         return True
 
     def release(self, scope: str, token: str) -> None:
@@ -469,7 +465,7 @@ class DynamoDBIdempotencyStore:
             item.delete(condition=self._m.IdempotencyItem.token == token)
         except PynamoDBException as error:
             if error_code(error) != _CONDITION_FAILED:
-                raise self._translate(error) from error
+                raise_translated(error, _WHAT)
 
     def _to_item(self, record: IdempotencyRecord) -> Any:
         return self._m.IdempotencyItem(
@@ -493,7 +489,7 @@ class DynamoDBIdempotencyStore:
         except DoesNotExist:
             return None
         except PynamoDBException as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
         return IdempotencyRecord(
             scope=scope,
             token=item.token,

@@ -17,11 +17,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws import error_code, http_status, unavailable
+from adapters.aws import error_code, http_status, raise_translated
 from domain.errors import BlobNotFound, FileTooLarge, ServiceUnavailable
 from domain.upload import UploadForm
 
 PART_BYTES = 8 * 1024 * 1024
+_WHAT = "The blob store"
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -96,7 +97,7 @@ class S3BlobStore:
             if upload_id is not None:
                 self._abort(key, upload_id)
             if isinstance(error, ClientError | BotoCoreError):
-                raise self._translate(error) from error
+                raise_translated(error, _WHAT)
             raise
         return total
 
@@ -126,63 +127,44 @@ class S3BlobStore:
             raise ValueError("start and length must not be negative")
         if length == 0:
             return b""
-        try:
-            answer = self._s3.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
-            )
-        except ClientError as error:
-            if error_code(error) in _MISSING:
-                raise BlobNotFound("No object under this key.", key=key) from None
-            if error_code(error) == "InvalidRange":
-                return b""
-            raise self._translate(error) from error
-        except BotoCoreError as error:
-            raise self._translate(error) from error
-        data: bytes = answer["Body"].read()
+        with self._errors(missing=key):
+            try:
+                answer = self._s3.get_object(
+                    Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+                )
+            except ClientError as error:
+                if error_code(error) == "InvalidRange":  # starts past the end
+                    return b""
+                raise
+            data: bytes = answer["Body"].read()
         return data
 
     def size(self, key: str) -> int | None:
-        try:
-            answer = self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if error_code(error) in _MISSING or http_status(error) == 404:
-                return None
-            raise self._translate(error) from error
-        except BotoCoreError as error:
-            raise self._translate(error) from error
+        with self._errors():
+            try:
+                answer = self._s3.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as error:
+                if error_code(error) in _MISSING or http_status(error) == 404:
+                    return None
+                raise
         return int(answer["ContentLength"])
 
     def stream(self, key: str, chunk_bytes: int) -> Iterator[bytes]:
-        try:
-            answer = self._s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if error_code(error) in _MISSING:
-                raise BlobNotFound("No object under this key.", key=key) from None
-            raise self._translate(error) from error
-        except BotoCoreError as error:
-            raise self._translate(error) from error
-        body = answer["Body"]
-        try:
-            yield from body.iter_chunks(chunk_bytes)
-        except BotoCoreError as error:
-            raise self._translate(error) from error
-        finally:
-            body.close()
+        with self._errors(missing=key):
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                yield from body.iter_chunks(chunk_bytes)
+            finally:
+                body.close()
 
     def copy(self, source: str, target: str) -> None:
-        try:
+        with self._errors(missing=source):
             self._s3.copy_object(
                 Bucket=self.bucket,
                 Key=target,
                 CopySource={"Bucket": self.bucket, "Key": source},
                 ChecksumAlgorithm="SHA256",
             )
-        except ClientError as error:
-            if error_code(error) in _MISSING:
-                raise BlobNotFound("No object under this key.", key=source) from None
-            raise self._translate(error) from error
-        except BotoCoreError as error:
-            raise self._translate(error) from error
 
     def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
         """A presigned POST: the policy pins the key and the size range and expires."""
@@ -201,10 +183,8 @@ class S3BlobStore:
         return str(value) if value is not None else None
 
     def delete(self, key: str) -> None:
-        try:
+        with self._errors():
             self._s3.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as error:
-            raise self._translate(error) from error
 
     def ping(self) -> None:
         try:
@@ -215,7 +195,7 @@ class S3BlobStore:
                 f"({error_code(error) or http_status(error)})."
             ) from None
         except BotoCoreError as error:
-            raise self._translate(error) from error
+            raise_translated(error, _WHAT)
 
     def create_bucket(self, region: str | None) -> None:
         """Create the bucket if it does not exist (for local endpoints and tests)."""
@@ -231,6 +211,14 @@ class S3BlobStore:
         else:
             self._s3.create_bucket(Bucket=self.bucket)
 
-    @staticmethod
-    def _translate(error: Exception) -> Exception:
-        return unavailable(error, "The blob store") or error
+    @contextlib.contextmanager
+    def _errors(self, missing: str | None = None) -> Iterator[None]:
+        """botocore's errors in the domain's words: a missing object (when ``missing`` names
+        the key asked for) is ``BlobNotFound``, a fault that outlasted the retries is
+        ``ServiceUnavailable``, anything else goes on as it is."""
+        try:
+            yield
+        except (ClientError, BotoCoreError) as error:
+            if missing is not None and error_code(error) in _MISSING:
+                raise BlobNotFound("No object under this key.", key=missing) from None
+            raise_translated(error, _WHAT)

@@ -198,6 +198,7 @@ def test_a_request_error_is_not_called_unavailable(stores: Any) -> None:
     with pytest.raises(Exception) as caught:
         jobs.get("job_01jdz5k3a1b2c3d4e5f6g7h8j9")
     assert not isinstance(caught.value, ServiceUnavailable)
+    assert caught.value.__cause__ is not caught.value  # re-raised as it is, not its own cause
 
 
 def test_readiness_reports_a_missing_table_and_bucket(moto: None) -> None:
