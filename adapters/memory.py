@@ -161,18 +161,29 @@ class MemoryIdempotencyStore:
 class MemoryBlobStore:
     """Objects in a dict; uploads by signed form, as S3's presigned POST, for the local server.
 
-    A form carries ``key``, a base64 ``policy`` (expiry, key, size range) and its HMAC in
-    ``x-amz-signature``; ``accept_upload`` checks all three before it stores a byte.
+    A form carries ``key``, a base64 ``policy`` (expiry, key, exact size) and its HMAC in
+    ``x-amz-signature``; ``accept_upload`` checks all three before it stores a byte. What a
+    form stored is removed once the form has expired, as the bucket's lifecycle rule removes
+    unclaimed uploads on AWS: nothing keeps a copy that nobody will collect.
     """
 
     def __init__(self, upload_secret: bytes | None = None, clock: Clock | None = None) -> None:
         self._lock = threading.Lock()
         # bytearray, not bytes: converting would copy a 50 MiB file once more.
         self._objects: dict[str, bytearray] = {}
+        self._form_uploads: dict[str, datetime] = {}  # key -> when its form expires
         self._secret = upload_secret or os.urandom(32)
         self._clock = clock or _UtcClock()
 
     def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
+        buffer = self._gather(chunks, max_bytes)
+        with self._lock:
+            self._objects[key] = buffer
+            self._form_uploads.pop(key, None)
+        return len(buffer)
+
+    @staticmethod
+    def _gather(chunks: Iterable[bytes], max_bytes: int) -> bytearray:
         buffer = bytearray()
         for chunk in chunks:  # an exception here leaves nothing behind
             buffer += chunk
@@ -180,9 +191,7 @@ class MemoryBlobStore:
                 raise FileTooLarge(
                     f"The object is larger than {max_bytes} bytes.", max_bytes=max_bytes
                 )
-        with self._lock:
-            self._objects[key] = buffer
-        return len(buffer)
+        return buffer
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if start < 0 or length < 0:
@@ -215,12 +224,14 @@ class MemoryBlobStore:
                 raise BlobNotFound("No object under this key.", key=source)
             # Objects are never changed in place, so the copy can share the buffer.
             self._objects[target] = data
+            self._form_uploads.pop(target, None)
 
-    def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
-        expires = self._clock.now() + timedelta(seconds=expires_in_seconds)
+    def presign_upload(self, key: str, size_bytes: int, expires_in_seconds: int) -> UploadForm:
+        now = self._clock.now()
+        self._collect(now)
         policy = {
-            "expiration": format_timestamp(expires),
-            "conditions": [{"key": key}, ["content-length-range", 1, max_bytes]],
+            "expiration": format_timestamp(now + timedelta(seconds=expires_in_seconds)),
+            "conditions": [{"key": key}, ["content-length-range", size_bytes, size_bytes]],
         }
         encoded = base64.b64encode(json.dumps(policy).encode()).decode()
         return UploadForm(
@@ -230,25 +241,40 @@ class MemoryBlobStore:
 
     def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
         """Store a form upload after checking its policy; what S3 does with a presigned POST."""
+        now = self._clock.now()
+        self._collect(now)
         encoded = fields.get("policy", "")
         if not hmac.compare_digest(_sign(self._secret, encoded), fields.get("x-amz-signature", "")):
             raise UploadRejected("The upload form's signature does not match its policy.")
         policy = json.loads(base64.b64decode(encoded))
-        if self._clock.now() >= parse_timestamp(policy["expiration"]):
+        expires = parse_timestamp(policy["expiration"])
+        if now >= expires:
             raise UploadRejected("The upload form has expired; open a new upload session.")
         key = policy["conditions"][0]["key"]
         if fields.get("key") != key:
             raise UploadRejected("The form's key is not the one its policy allows.")
         _, low, high = policy["conditions"][1]
-        size = self.put(key, chunks, high)
-        if size < low:
-            self.delete(key)
-            raise InvalidRequest("The uploaded file is empty.", field="file")
-        return size
+        buffer = self._gather(chunks, high)
+        if len(buffer) < low:
+            raise InvalidRequest(
+                f"The file must be {low} bytes, the size declared for the upload.", field="file"
+            )
+        with self._lock:
+            self._objects[key] = buffer
+            self._form_uploads[key] = expires
+        return len(buffer)
+
+    def _collect(self, now: datetime) -> None:
+        """Remove what expired forms stored: an upload that became a job was copied away."""
+        with self._lock:
+            for key in [key for key, expires in self._form_uploads.items() if expires <= now]:
+                del self._form_uploads[key]
+                self._objects.pop(key, None)
 
     def delete(self, key: str) -> None:
         with self._lock:
             self._objects.pop(key, None)
+            self._form_uploads.pop(key, None)
 
     def ping(self) -> None:
         return None

@@ -166,12 +166,16 @@ class S3BlobStore:
                 ChecksumAlgorithm="SHA256",
             )
 
-    def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
-        """A presigned POST: the policy pins the key and the size range and expires."""
+    def presign_upload(self, key: str, size_bytes: int, expires_in_seconds: int) -> UploadForm:
+        """A presigned POST: the policy pins the key and the exact size, and expires.
+
+        The client must be configured for Signature Version 4 (see ``entrypoints.aws``): S3
+        refuses SigV2 forms for buckets created since June 2020 and for KMS-encrypted objects.
+        """
         answer = self._s3.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Conditions=[["content-length-range", 1, max_bytes]],
+            Conditions=[["content-length-range", size_bytes, size_bytes]],
             ExpiresIn=expires_in_seconds,
         )
         return UploadForm(str(answer["url"]), {k: str(v) for k, v in answer["fields"].items()})

@@ -31,13 +31,31 @@ def botocore_config(policy: CallPolicy) -> Config:
     )
 
 
+def s3_config(settings: Settings) -> Config:
+    """Signature Version 4 and the regional virtual-hosted endpoint, in every region.
+
+    Left to itself botocore presigns POST forms with SigV2 and the global endpoint in many
+    regions (us-east-1, eu-west-1, us-west-2, ...), which S3 refuses for buckets created since
+    June 2020 and for KMS-encrypted objects. An endpoint of one's own (moto, LocalStack) gets
+    path-style addresses, which work whatever its host name.
+    """
+    return botocore_config(S3_POLICY).merge(
+        Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"}
+            if settings.endpoint_url
+            else {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+        )
+    )
+
+
 def s3_client(settings: Settings) -> Any:
     # botocore reads AWS_ENDPOINT_URL itself; passing it keeps Settings the one source of truth.
     return botocore.session.get_session().create_client(
         "s3",
         region_name=settings.region or DEFAULT_REGION,
         endpoint_url=settings.endpoint_url,
-        config=botocore_config(S3_POLICY),
+        config=s3_config(settings),
     )
 
 

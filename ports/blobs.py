@@ -26,11 +26,13 @@ class BlobStore(Protocol):
         """The object in chunks of at most ``chunk_bytes``. Raises ``BlobNotFound``."""
 
     def copy(self, source: str, target: str) -> None:
-        """Copy an object within the store, without passing it through this process."""
+        """Copy an object within the store, without passing it through this process.
 
-    def presign_upload(self, key: str, max_bytes: int, expires_in_seconds: int) -> UploadForm:
-        """A form with which a client may POST 1..``max_bytes`` bytes to ``key``, once or
-        more, until it expires."""
+        Raises ``BlobNotFound`` when there is nothing under ``source``."""
+
+    def presign_upload(self, key: str, size_bytes: int, expires_in_seconds: int) -> UploadForm:
+        """A form with which a client may POST exactly ``size_bytes`` bytes to ``key``, once
+        or more, until it expires. The store refuses a file of any other size."""
 
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing key is not an error."""

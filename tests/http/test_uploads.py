@@ -33,7 +33,7 @@ def multipart(fields: dict[str, str], data: bytes, boundary: str = BOUNDARY) -> 
     return b"".join(parts)
 
 
-def open_session(client: Client, fmt: str = "pdf", size: int = 1000) -> Reply:
+def open_session(client: Client, fmt: str = "pdf", size: int = len(pdf())) -> Reply:
     return client.request("POST", "/api/v1/uploads", json_body={"format": fmt, "size_bytes": size})
 
 
@@ -179,6 +179,38 @@ def test_the_limit_holds_for_uploads(client: Client, blobs: MemoryBlobStore) -> 
     created = create_from(client, session["upload_id"])
     assert created.status == 201
     assert created.data["blueprint_size_bytes"] == MAX_BLUEPRINT_BYTES
+
+
+def test_a_file_of_another_size_than_declared_is_refused_at_upload(
+    client: Client, blobs: MemoryBlobStore
+) -> None:
+    session = open_session(client, "pdf", len(pdf()) + 1).data
+    details = assert_error(send(client, session, pdf() + b"\x00\x00"), 413, "FILE_TOO_LARGE")
+    assert details["max_bytes"] == len(pdf()) + 1
+    assert_error(send(client, session, pdf()), 400, "INVALID_REQUEST_BODY")
+    assert blobs.keys() == []
+    assert send(client, session, pdf() + b"\x00").status == 204
+
+
+def test_a_used_form_takes_no_more_files(client: Client, blobs: MemoryBlobStore) -> None:
+    session = open_session(client).data
+    send(client, session, pdf())
+    job = create_from(client, session["upload_id"]).data
+    assert_error(send(client, session, pdf()), 403, "UPLOAD_REJECTED")
+    assert blobs.keys() == [job["blueprint_s3_key"]]
+
+
+def test_what_an_expired_form_stored_is_collected(
+    client: Client, blobs: MemoryBlobStore, clock: SteppingClock
+) -> None:
+    """Nobody made a job of it: as S3's lifecycle rule does, the local store lets it go."""
+    session = open_session(client).data
+    send(client, session, pdf())
+    assert blobs.keys() == [session["fields"]["key"]]
+    clock.set(clock.now() + timedelta(minutes=16))
+    open_session(client)
+    assert blobs.keys() == []
+    assert_error(create_from(client, session["upload_id"]), 404, "UPLOAD_NOT_FOUND")
 
 
 def test_a_form_without_a_file(client: Client) -> None:
