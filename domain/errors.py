@@ -90,6 +90,12 @@ class UploadAlreadyUsed(DomainError):
     code = "UPLOAD_ALREADY_USED"
 
 
+class UploadSizeMismatch(DomainError):
+    """The uploaded object is not the size the session declared."""
+
+    code = "UPLOAD_SIZE_MISMATCH"
+
+
 class UploadRejected(DomainError):
     """A form upload whose policy is forged, altered or expired."""
 

@@ -20,6 +20,7 @@ from domain.blueprint import (
     inspected,
 )
 from domain.errors import (
+    BlobNotFound,
     ConcurrentModification,
     DomainError,
     FileTooLarge,
@@ -27,15 +28,18 @@ from domain.errors import (
     InvalidJobId,
     InvalidRequest,
     JobNotFinished,
+    JobNotFound,
     PreconditionFailed,
+    ServiceUnavailable,
     UploadAlreadyUsed,
     UploadIncomplete,
     UploadNotFound,
     UploadRejected,
+    UploadSizeMismatch,
 )
 from domain.feedback import MAX_FEEDBACK_PER_JOB, Feedback, Rating
 from domain.job import Job, JobStatus
-from domain.upload import UPLOAD_TTL, UploadForm, UploadSession
+from domain.upload import UPLOAD_TTL, UploadForm, UploadSession, upload_id_of_key
 from ports.blobs import BlobStore, FormUploadReceiver
 from ports.jobs import JobStore
 from ports.system import Clock, Entropy
@@ -142,7 +146,12 @@ class JobService:
         write: Callable[[Job], None],
     ) -> Job:
         """Build the job for a stored blueprint and ``write`` it; if that fails, the blob is
-        removed, so no blueprint outlives a job that was never recorded."""
+        removed, so no blueprint outlives a job that was never recorded.
+
+        A write that failed as unavailable may still have landed (a timeout whose request
+        was carried out). Its outcome is read back before the blob is touched: a job that is
+        there is the answer; a blob whose job may exist is never deleted.
+        """
         try:
             job = Job.create(
                 job_id=job_id,
@@ -154,11 +163,39 @@ class JobService:
                 api_version=origin.api_version,
                 cached=self._cached_result(facts.sha256, use_cache),
             )
+        except BaseException:
+            self._discard_blob(key)
+            raise
+        try:
             write(job)
+        except ServiceUnavailable:
+            if self._job_landed(job, key):
+                return job
+            raise
         except BaseException:
             self._discard_blob(key)
             raise
         return job
+
+    def _job_landed(self, job: Job, key: str) -> bool:
+        """After a write whose outcome is unknown: True if ``job`` is stored. The blob is
+        removed only when the job is known to be absent, and kept while that is unknown."""
+        try:
+            stored = self._jobs.get(job.job_id)
+        except JobNotFound:
+            self._discard_blob(key)
+            return False
+        except Exception:
+            log.warning(
+                "kept the blob of a job whose write has an unknown outcome",
+                extra={"job_id": job.job_id, "blob_key": key},
+            )
+            return False
+        if stored != job:  # not ours: an id drawn twice, which the write should have refused
+            log.error("another job holds this id", extra={"job_id": job.job_id})
+            return False
+        log.info("a job write reported as failed had landed", extra={"job_id": job.job_id})
+        return True
 
     @staticmethod
     def _peek_format(
@@ -179,7 +216,7 @@ class JobService:
         upload_id = ids.new_upload_id(now, self._random(ids.ULID_RANDOM_BYTES))
         session = UploadSession.open(upload_id, format_name, size_bytes, now)
         form = self._blobs.presign_upload(
-            session.key, MAX_BLUEPRINT_BYTES, int(UPLOAD_TTL.total_seconds())
+            session.key, session.size_bytes, int(UPLOAD_TTL.total_seconds())
         )
         self._jobs.add_upload(session)
         return session, form
@@ -190,8 +227,21 @@ class JobService:
         return self._receiver is not None
 
     def receive_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
+        """Take a form upload (local storage). The form's signature, expiry, key and size are
+        the receiver's to check; a session that has made its job or expired takes no more."""
         if self._receiver is None:
             raise UploadRejected("This service does not receive uploads itself.")
+        upload_id = upload_id_of_key(fields.get("key", ""))
+        if upload_id is not None:
+            try:
+                session = self._jobs.get_upload(upload_id)
+            except UploadNotFound:
+                pass  # a forged form: the receiver refuses it
+            else:
+                if session.job_id is not None:
+                    raise UploadRejected("This upload session has already created a job.")
+                if session.expired(self._clock.now()):
+                    raise UploadRejected("The upload session has expired.")
         return self._receiver.accept_upload(fields, chunks)
 
     def _cached_result(self, sha256: str, use_cache: bool) -> Job | None:
@@ -203,37 +253,33 @@ class JobService:
     def create_job_from_upload(
         self, upload_id: str, origin: Origin, *, use_cache: bool = True
     ) -> Job:
-        """Check the uploaded object by its size and leading bytes, hash it as a stream, move
-        it under the job's key and record the job, marking the session used, all or nothing.
+        """Copy the upload under the job's key, then check and hash the copy, and record the
+        job, marking the session used, all or nothing.
+
+        The client may replace its upload at any time until the form expires, so the copy,
+        under a key no client can write, is what is checked: the job records exactly the bytes
+        its blob holds.
         """
         if not ids.is_upload_id(upload_id):
             raise InvalidRequest("upload_id is 'upl_' and 26 ULID characters.", field="upload_id")
         session = self._jobs.get_upload(upload_id)
         now = self._clock.now()
-        if session.expired(now):
-            raise UploadNotFound("The upload session has expired.", upload_id=upload_id)
-        if session.job_id is not None:
-            raise UploadAlreadyUsed("This upload has already created a job.", job_id=session.job_id)
-        size = self._blobs.size(session.key)
-        if size is None:
+        _check_usable(session, now)
+        job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
+        key = blueprint_key(job_id, session.format)
+        try:
+            self._blobs.copy(session.key, key)
+        except BlobNotFound:
+            # Never uploaded, or taken by a concurrent request that made the job.
+            _check_usable(self._jobs.get_upload(upload_id), now)
             raise UploadIncomplete(
                 "Nothing has been uploaded for this session yet.", upload_id=upload_id
-            )
-        if size > MAX_BLUEPRINT_BYTES:
-            self._discard_blob(session.key)
-            raise FileTooLarge(
-                f"A blueprint may be at most {MAX_BLUEPRINT_BYTES} bytes.",
-                max_bytes=MAX_BLUEPRINT_BYTES,
-            )
-        # The leading bytes decide the format before the whole object is read.
-        check_signature(self._blobs.read_range(session.key, 0, SIGNATURE_BYTES), session.format)
-        inspector = BlueprintInspector(session.format)
-        for chunk in self._blobs.stream(session.key, STREAM_CHUNK_BYTES):
-            inspector.feed(chunk)
-        facts = inspector.finish()
-        job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
-        key = blueprint_key(job_id, facts.format)
-        self._blobs.copy(session.key, key)
+            ) from None
+        try:
+            facts = self._inspect_copy(key, session)
+        except BaseException:
+            self._discard_blob(key)
+            raise
         job = self._record(
             job_id,
             now,
@@ -246,6 +292,30 @@ class JobService:
         self._discard_blob(session.key)
         log.debug("job created from an upload", extra={"job_id": job_id})
         return job
+
+    def _inspect_copy(self, key: str, session: UploadSession) -> BlueprintFacts:
+        """The size first, then the leading bytes, then the whole object as a stream."""
+        size = self._blobs.size(key)
+        if size is None:
+            raise UploadIncomplete(
+                "Nothing has been uploaded for this session yet.", upload_id=session.upload_id
+            )
+        if size > MAX_BLUEPRINT_BYTES:
+            raise FileTooLarge(
+                f"A blueprint may be at most {MAX_BLUEPRINT_BYTES} bytes.",
+                max_bytes=MAX_BLUEPRINT_BYTES,
+            )
+        if size != session.size_bytes:
+            raise UploadSizeMismatch(
+                "The uploaded file is not the size declared when the session was opened.",
+                declared_bytes=session.size_bytes,
+                uploaded_bytes=size,
+            )
+        check_signature(self._blobs.read_range(key, 0, SIGNATURE_BYTES), session.format)
+        inspector = BlueprintInspector(session.format)
+        for chunk in self._blobs.stream(key, STREAM_CHUNK_BYTES):
+            inspector.feed(chunk)
+        return inspector.finish()
 
     def _discard_blob(self, key: str) -> None:
         try:
@@ -347,6 +417,13 @@ def _check_job_id(job_id: str) -> None:
         raise InvalidJobId(
             "A job id is 'job_' followed by 26 lowercase ULID characters.", job_id=job_id
         )
+
+
+def _check_usable(session: UploadSession, now: datetime) -> None:
+    if session.expired(now):
+        raise UploadNotFound("The upload session has expired.", upload_id=session.upload_id)
+    if session.job_id is not None:
+        raise UploadAlreadyUsed("This upload has already created a job.", job_id=session.job_id)
 
 
 def _check_version(job: Job, expected_version: int | None) -> None:

@@ -6,6 +6,7 @@ is given, then creates the job from the session. A session is single-use and sho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,15 @@ UPLOAD_TTL = timedelta(minutes=15)
 def upload_key(upload_id: str) -> str:
     """Server-generated, like every key: where the client's upload lands."""
     return f"uploads/{upload_id}/blueprint"
+
+
+_UPLOAD_KEY = re.compile(rf"uploads/({ids.UPLOAD_ID.pattern})/blueprint")
+
+
+def upload_id_of_key(key: str) -> str | None:
+    """The session an upload key belongs to, if ``key`` is one."""
+    found = _UPLOAD_KEY.fullmatch(key)
+    return found.group(1) if found else None
 
 
 def parse_declared_size(size_bytes: Any) -> int:

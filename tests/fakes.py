@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
@@ -91,3 +91,74 @@ class BrokenBlobStore(MemoryBlobStore):
 class UndeletableBlobStore(MemoryBlobStore):
     def delete(self, key: str) -> None:
         raise RuntimeError("delete refused")
+
+
+class LostAnswerJobStore(MemoryJobStore):
+    """Carries out a new job's write, then reports it as unavailable: a timeout whose request
+    landed, as seen once botocore's retries are spent."""
+
+    def add(self, job: Job) -> None:
+        super().add(job)
+        raise ServiceUnavailable("job store timed out")
+
+    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
+        super().add_job_from_upload(job, upload_id)
+        raise ServiceUnavailable("job store timed out")
+
+
+class DarkJobStore(MemoryJobStore):
+    """Goes dark during a new job's write: the write's outcome and the read after it both
+    fail, so whether the job exists cannot be known."""
+
+    def __init__(self, lands: bool) -> None:
+        super().__init__()
+        self._lands = lands
+        self.dark = False
+        self.attempted: list[Job] = []
+
+    def add(self, job: Job) -> None:
+        self.attempted.append(job)
+        if self._lands:
+            super().add(job)
+        self.dark = True
+        raise ServiceUnavailable("job store timed out")
+
+    def get(self, job_id: str) -> Job:
+        if self.dark:
+            raise ServiceUnavailable("job store down")
+        return super().get(job_id)
+
+
+class SwappingBlobStore(MemoryBlobStore):
+    """A client replacing its upload while the service works on it: before the named
+    operation runs, the object under ``key`` is replaced by ``replacement``."""
+
+    def __init__(self, operation: str, replacement: bytes) -> None:
+        super().__init__(upload_secret=b"test-secret")
+        self.operation = operation
+        self.replacement = replacement
+        self.key: str | None = None
+        self.swapped = False
+
+    def _swap(self, operation: str) -> None:
+        if operation == self.operation and self.key is not None and not self.swapped:
+            self.swapped = True
+            with self._lock:
+                self._objects[self.key] = bytearray(self.replacement)
+
+    def size(self, key: str) -> int | None:
+        self._swap("size")
+        return super().size(key)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        self._swap("read_range")
+        return super().read_range(key, start, length)
+
+    def stream(self, key: str, chunk_bytes: int) -> Iterator[bytes]:
+        self._swap("stream")
+        return super().stream(key, chunk_bytes)
+
+    def copy(self, source: str, target: str) -> None:
+        self._swap("copy")
+        super().copy(source, target)
+        self._swap("after_copy")

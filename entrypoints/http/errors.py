@@ -24,14 +24,28 @@ STATUS_BY_CODE: dict[str, int] = {
     "UPLOAD_INCOMPLETE": 409,
     "FEEDBACK_LIMIT_REACHED": 409,
     "UPLOAD_ALREADY_USED": 409,
+    "UPLOAD_SIZE_MISMATCH": 409,
+    # A transition the lifecycle forbids, asked of a job in a state that does not allow it.
+    "INVALID_TRANSITION": 409,
     "PRECONDITION_FAILED": 412,
     "FILE_TOO_LARGE": 413,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "IDEMPOTENCY_KEY_REUSED": 422,
     "INTERNAL_ERROR": 500,
+    # Faults of the service, never the client's doing: a job id drawn twice, a job's blob
+    # gone from the store. They are answered as INTERNAL_ERROR and logged with the traceback.
+    "JOB_ALREADY_EXISTS": 500,
+    "BLOB_NOT_FOUND": 500,
     "SERVICE_UNAVAILABLE": 503,
 }
+
+# The codes a client can meet: every code answered as 500 is shown as INTERNAL_ERROR.
+CLIENT_CODES = tuple(
+    sorted(
+        code for code, status in STATUS_BY_CODE.items() if status != 500 or code == "INTERNAL_ERROR"
+    )
+)
 
 
 class HttpProblem(DomainError):

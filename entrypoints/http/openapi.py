@@ -14,7 +14,7 @@ from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.feedback import MAX_COMMENT_CHARS
 from domain.job import JobStatus
-from entrypoints.http.errors import STATUS_BY_CODE
+from entrypoints.http.errors import CLIENT_CODES
 
 _REF = "#/components/schemas/"
 _B64 = "[A-Za-z0-9+/]"
@@ -116,7 +116,7 @@ def _schemas(version: str) -> dict[str, Any]:
             "api_version": {"type": "string", "enum": ["v1", "v2"]},
         }
     )
-    error_codes = sorted(STATUS_BY_CODE)
+    error_codes = list(CLIENT_CODES)
 
     def envelope(data: dict[str, Any]) -> dict[str, Any]:
         return _obj({"status": {"const": "success"}, "data": data, "meta": _ref("Meta")})
