@@ -11,6 +11,7 @@ connection state is shared between stores, tables or tests.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +51,9 @@ IDEMPOTENCY_PREFIX = "IDEM#"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 _CLAIM_ATTEMPTS = 3
 _WHAT = "The job store"
-BY_HASH_INDEX = "by-blueprint-hash"
+# Sparse: only completed jobs carry ``completed_hash``, so the index holds just what the
+# result cache may reuse. Like every global secondary index, it is eventually consistent.
+BY_HASH_INDEX = "completed-by-blueprint-hash"
 UPLOAD_SK = "UPLOAD"
 COUNTER_SK = "FEEDBACK_COUNT"
 FEEDBACK_PREFIX = "FB#"
@@ -78,13 +81,13 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         kind = DiscriminatorAttribute()
 
     class ByBlueprintHash(GlobalSecondaryIndex["JobItem"]):  # type: ignore[no-untyped-call]
-        """The result cache's lookup: jobs by their blueprint's SHA-256."""
+        """The result cache's lookup: completed jobs by their blueprint's SHA-256."""
 
         class Meta:
             index_name = BY_HASH_INDEX
             projection = AllProjection()
 
-        blueprint_hash = UnicodeAttribute(hash_key=True)
+        completed_hash = UnicodeAttribute(hash_key=True)
 
     class JobItem(Item, discriminator="job"):
         by_hash = ByBlueprintHash()
@@ -93,6 +96,7 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         updated_at = UnicodeAttribute()
         blueprint_format = UnicodeAttribute()
         blueprint_hash = UnicodeAttribute()
+        completed_hash = UnicodeAttribute(null=True)  # the index key: set once completed
         blueprint_size_bytes = NumberAttribute()
         blueprint_key = UnicodeAttribute()
         result_key = UnicodeAttribute(null=True)
@@ -102,6 +106,9 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
         correlation_id = UnicodeAttribute()
         api_version = UnicodeAttribute()
         cached_from = UnicodeAttribute(null=True)
+        # A fresh token per write: after a write whose answer was lost and whose retry failed
+        # its condition, the token tells whether the stored item is this write or another's.
+        write_token = UnicodeAttribute(null=True)
         version = VersionAttribute()
 
     class FeedbackItem(Item, discriminator="feedback"):
@@ -176,6 +183,7 @@ class DynamoDBJobStore:
 
     def _to_item(self, job: Job) -> Any:
         return self._m.JobItem(
+            write_token=secrets.token_hex(8),
             pk=job.job_id,
             sk=JOB_SK,
             status=job.status.value,
@@ -183,6 +191,7 @@ class DynamoDBJobStore:
             updated_at=format_timestamp(job.updated_at),
             blueprint_format=job.blueprint_format.value,
             blueprint_hash=job.blueprint_hash,
+            completed_hash=job.blueprint_hash if job.status is JobStatus.COMPLETED else None,
             blueprint_size_bytes=job.blueprint_size_bytes,
             blueprint_key=job.blueprint_s3_key,
             result_key=job.result_s3_key,
@@ -222,9 +231,23 @@ class DynamoDBJobStore:
         try:
             item.save(condition=self._m.Item.pk.does_not_exist(), add_version_condition=False)
         except PynamoDBException as error:
-            if error_code(error) == _CONDITION_FAILED:
+            if error_code(error) != _CONDITION_FAILED:
+                raise_translated(error, _WHAT)
+            # botocore retries a call whose answer was lost; if the first attempt landed, the
+            # retry finds the job there. Only someone else's job under this id is a conflict.
+            if not self._landed(item):
                 raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id) from None
+
+    def _landed(self, item: Any) -> bool:
+        """Whether the stored job is the one ``item`` wrote: a write reported as failed (its
+        answer lost, botocore's retry refused by the condition) may have landed."""
+        try:
+            stored = self._m.JobItem.get(item.pk, JOB_SK, consistent_read=True)
+        except DoesNotExist:
+            return False
+        except PynamoDBException as error:
             raise_translated(error, _WHAT)
+        return bool(stored.write_token == item.write_token)
 
     def get(self, job_id: str) -> Job:
         try:
@@ -245,6 +268,8 @@ class DynamoDBJobStore:
         except PynamoDBException as error:
             if error_code(error) != _CONDITION_FAILED:
                 raise_translated(error, _WHAT)
+            if self._landed(item):
+                return
             self.get(job.job_id)  # raises JobNotFound if the job is not there at all
             raise ConcurrentModification(
                 "The job changed concurrently.",
@@ -253,11 +278,8 @@ class DynamoDBJobStore:
             ) from None
 
     def find_completed_by_hash(self, sha256: str) -> Job | None:
-        m = self._m
         try:
-            for item in m.JobItem.by_hash.query(
-                sha256, filter_condition=m.JobItem.status == "completed"
-            ):
+            for item in self._m.JobItem.by_hash.query(sha256, limit=1):
                 return self._to_job(item)
         except PynamoDBException as error:
             raise_translated(error, _WHAT)
@@ -279,7 +301,10 @@ class DynamoDBJobStore:
         counter = m.CounterItem(pk=feedback.job_id, sk=COUNTER_SK)
         for _ in range(_TRANSACTION_ATTEMPTS):
             try:
-                with TransactWrite(connection=self._connection) as transaction:
+                # The token makes DynamoDB take a retry of a transaction that landed as done.
+                with TransactWrite(
+                    connection=self._connection, client_request_token=feedback.feedback_id
+                ) as transaction:
                     transaction.condition_check(
                         m.JobItem, feedback.job_id, JOB_SK, condition=m.Item.pk.exists()
                     )
@@ -295,13 +320,12 @@ class DynamoDBJobStore:
                     transaction.save(entry, condition=m.Item.pk.does_not_exist())
                 return
             except PynamoDBException as error:
-                reasons = [
-                    reason.code if reason else None
-                    for reason in getattr(error, "cancellation_reasons", None) or []
-                ]
+                reasons = _cancellation_reasons(error)
                 # PynamoDB sends condition checks, then puts, then updates: that is the order
                 # of the cancellation reasons.
                 failed = [r == "ConditionalCheckFailed" for r in reasons] + [False] * 3
+                if failed[1]:  # the entry, with its unique id, is there: this write landed
+                    return
                 if failed[0]:
                     raise JobNotFound("No job has this id.", job_id=feedback.job_id) from None
                 if failed[2]:
@@ -372,32 +396,48 @@ class DynamoDBJobStore:
         )
 
     def add_job_from_upload(self, job: Job, upload_id: str) -> None:
-        """One transaction: the job is new, the session exists and has no job yet."""
+        """One transaction: the job is new, the session exists and has no job yet.
+
+        Concurrent creations from one session conflict on it; a conflict is tried again, and
+        then the session's condition decides which request made the job.
+        """
         m = self._m
         item = self._to_item(job)  # version None: PynamoDB writes 1, if no version exists
         session = m.UploadItem(pk=upload_id, sk=UPLOAD_SK)
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(item, condition=m.Item.pk.does_not_exist())
-                transaction.update(
-                    session,
-                    actions=[m.UploadItem.job_id.set(job.job_id)],
-                    condition=m.Item.pk.exists() & m.UploadItem.job_id.does_not_exist(),
-                )
-        except PynamoDBException as error:
-            reasons = [
-                reason.code if reason else None
-                for reason in getattr(error, "cancellation_reasons", None) or []
-            ]
-            # Puts come before updates in PynamoDB's transaction.
-            if reasons[:1] == ["ConditionalCheckFailed"]:
-                raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id) from None
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
-                current = self.get_upload(upload_id)  # raises UploadNotFound if missing
-                raise UploadAlreadyUsed(
-                    "This upload has already created a job.", job_id=current.job_id
-                ) from None
-            raise_translated(error, _WHAT)
+        for _ in range(_TRANSACTION_ATTEMPTS):
+            try:
+                # The token makes DynamoDB take a retry of a transaction that landed as done.
+                with TransactWrite(
+                    connection=self._connection, client_request_token=job.job_id
+                ) as transaction:
+                    transaction.save(item, condition=m.Item.pk.does_not_exist())
+                    transaction.update(
+                        session,
+                        actions=[m.UploadItem.job_id.set(job.job_id)],
+                        condition=m.Item.pk.exists() & m.UploadItem.job_id.does_not_exist(),
+                    )
+                return
+            except PynamoDBException as error:
+                reasons = _cancellation_reasons(error)
+                if "ConditionalCheckFailed" in reasons:
+                    self._explain_refused_upload(item, upload_id, reasons)
+                    return  # an earlier attempt of this transaction landed
+                if "TransactionConflict" not in reasons:
+                    raise_translated(error, _WHAT)
+        raise ConcurrentModification(
+            "This upload is being used concurrently; try again.", upload_id=upload_id
+        )
+
+    def _explain_refused_upload(self, item: Any, upload_id: str, reasons: list[str | None]) -> None:
+        """Return if ``item`` is stored and holds the session (the transaction landed on an
+        earlier attempt); raise what refused it otherwise."""
+        current = self.get_upload(upload_id)  # raises UploadNotFound if missing
+        if current.job_id == item.pk and self._landed(item):
+            return
+        # Puts come before updates in PynamoDB's transaction.
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            raise JobAlreadyExists("A job with this id exists.", job_id=item.pk)
+        raise UploadAlreadyUsed("This upload has already created a job.", job_id=current.job_id)
 
     def ping(self) -> None:
         try:
@@ -411,9 +451,22 @@ class DynamoDBJobStore:
     # -- administration ---------------------------------------------------------------------
 
     def create_table(self) -> None:
-        """Create the table (on-demand capacity) if it does not exist; wait until active."""
+        """Create the table as template.yaml declares it, if it does not exist: on-demand
+        capacity, the result cache's index, and expiry (TTL) on ``expires``."""
         if not self._m.JobItem.exists():
             self._m.JobItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        answer = self.client.describe_time_to_live(TableName=self.table)
+        if answer["TimeToLiveDescription"].get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            # The job model has no TTL attribute; the models that expire share ``expires``.
+            self._m.UploadItem.update_ttl(ignore_update_ttl_errors=False)
+
+
+def _cancellation_reasons(error: PynamoDBException) -> list[str | None]:
+    """The per-item reason codes of a cancelled transaction, in the order of its items."""
+    return [
+        reason.code if reason else None
+        for reason in getattr(error, "cancellation_reasons", None) or []
+    ]
 
 
 class DynamoDBIdempotencyStore:

@@ -25,7 +25,13 @@ class JobStore(Protocol):
 
     def find_completed_by_hash(self, sha256: str) -> Job | None:
         """A completed job whose blueprint has this SHA-256, if there is one (the result
-        cache; an index lookup, never a scan of every job)."""
+        cache; an index lookup, never a scan of every job).
+
+        Eventually consistent: a job completed a moment ago may not be found yet (DynamoDB's
+        global secondary indexes lag their table). What is found is always a completed job,
+        and since completion is final it is never stale. Callers must not depend on a
+        completion being visible at once.
+        """
 
     def add_feedback(self, feedback: Feedback, limit: int) -> None:
         """Append feedback to its job, atomically refusing the entry past ``limit``.

@@ -14,10 +14,10 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from adapters.aws import S3_POLICY
 from adapters.dynamodb import DynamoDBJobStore
 from adapters.s3 import S3BlobStore
-from entrypoints.aws import botocore_config
+from entrypoints.aws import s3_config
+from entrypoints.settings import Settings
 
 REGION = "eu-west-1"
 TABLE = "blueprint-jobs-test"
@@ -27,17 +27,21 @@ _moto_lock = threading.RLock()
 _original_call = BotocoreStubber.__call__
 # Faults answer in moto's place (see tests/faults.py). botocore calls every before-send
 # handler and keeps the first answer, so a fault registered beside moto would not stop moto
-# from carrying the request out: the fault has to stand where moto stands.
-FAULTS: list[Callable[[str, Any], Any]] = []
+# from carrying the request out: the fault has to stand where moto stands. Each is called
+# with the event, the request, and a function that lets moto carry the request out.
+FAULTS: list[Callable[[str, Any, Callable[[], Any]], Any]] = []
 
 
 def _atomic_call(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+    def proceed() -> Any:
+        with _moto_lock:
+            return _original_call(self, event_name, request, **kwargs)
+
     for fault in list(FAULTS):
-        answer = fault(event_name, request)
+        answer = fault(event_name, request, proceed)
         if answer is not None:
             return answer
-    with _moto_lock:
-        return _original_call(self, event_name, request, **kwargs)
+    return proceed()
 
 
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,9 +65,10 @@ def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def s3_client(endpoint_url: str | None = None) -> Any:
-    """A client configured exactly as production's (timeouts, retry mode, attempts)."""
+    """A client configured exactly as production's (timeouts, retries, SigV4, addressing)."""
+    settings = Settings(storage="aws", region=REGION, endpoint_url=endpoint_url)
     return boto3.client(
-        "s3", region_name=REGION, endpoint_url=endpoint_url, config=botocore_config(S3_POLICY)
+        "s3", region_name=REGION, endpoint_url=endpoint_url, config=s3_config(settings)
     )
 
 

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
 
@@ -32,7 +33,7 @@ class Fault:
         FAULTS.append(self)
         return self
 
-    def __call__(self, event_name: str, request: Any) -> AWSResponse | None:
+    def __call__(self, event_name: str, request: Any, proceed: Any = None) -> AWSResponse | None:
         if event_name != self.event:
             return None
         with self._lock:
@@ -56,3 +57,35 @@ class Fault:
             ).encode()
             headers = {"Content-Type": "application/xml"}
         return AWSResponse(request.url, self.status, headers, MockRawResponse(body))  # type: ignore[arg-type]
+
+
+class LostAnswer:
+    """Lets the endpoint carry out the first ``times`` matching requests, then loses their
+    answers, as a read timeout after the service acted would. botocore retries the call, so
+    the adapter sees its own write's aftermath: a condition that the first attempt made fail.
+    """
+
+    def __init__(self, times: int = 1) -> None:
+        self.remaining = times
+        self.lost = 0
+        self._lock = threading.Lock()
+
+    def install(self, client: Any, operation: str) -> LostAnswer:
+        """Lose answers to ``operation`` requests of ``client``'s service (moto in process)."""
+        from tests.aws import FAULTS
+
+        self.event = f"before-send.{client.meta.service_model.service_name}.{operation}"
+        FAULTS.append(self)
+        return self
+
+    def __call__(self, event_name: str, request: Any, proceed: Any) -> None:
+        if event_name != self.event:
+            return
+        with self._lock:
+            if self.remaining <= 0:
+                return
+            self.remaining -= 1
+        proceed()  # the request lands
+        with self._lock:
+            self.lost += 1
+        raise ReadTimeoutError(endpoint_url=request.url)

@@ -16,6 +16,7 @@ from domain.errors import ServiceUnavailable
 from domain.service import JobService
 from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
+from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import Fault
 from tests.http.clients import CLIENTS
@@ -230,7 +231,7 @@ def test_unreachable_endpoints_are_unavailable(monkeypatch: pytest.MonkeyPatch) 
         blob_store(settings).size("x")
 
 
-def test_the_result_cache_is_an_index_query(stores: Any) -> None:
+def test_the_result_cache_is_a_limited_query_of_a_sparse_index(stores: Any) -> None:
     jobs, _ = stores
     calls: list[dict[str, Any]] = []
     jobs.client.meta.events.register(
@@ -239,11 +240,32 @@ def test_the_result_cache_is_an_index_query(stores: Any) -> None:
     )
     assert jobs.find_completed_by_hash("e" * 64) is None
     assert [call["op"] for call in calls] == ["Query"]
-    assert calls[0]["IndexName"] == "by-blueprint-hash"
+    assert calls[0]["IndexName"] == "completed-by-blueprint-hash"
+    assert calls[0]["Limit"] == 1
     description = jobs.client.describe_table(TableName=jobs.table)["Table"]
     assert [index["IndexName"] for index in description["GlobalSecondaryIndexes"]] == [
-        "by-blueprint-hash"
+        "completed-by-blueprint-hash"
     ]
+
+
+def test_only_completed_jobs_enter_the_result_cache_index(stores: Any) -> None:
+    jobs, blobs = stores
+    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    pending = service.create_job([png()], ORIGIN, use_cache=False)
+    cancelled = service.cancel_job(service.create_job([pdf()], ORIGIN, use_cache=False).job_id)
+    failed = service.create_job([pdf() + b"x"], ORIGIN, use_cache=False).job_id
+    service.start_processing(failed)
+    service.fail_job(failed, "DETECTION_FAILED", "no walls")
+
+    def indexed() -> list[str]:
+        items = jobs.client.scan(TableName=jobs.table, IndexName="completed-by-blueprint-hash")
+        return sorted(item["pk"]["S"] for item in items["Items"])
+
+    assert indexed() == []
+    service.start_processing(pending.job_id)
+    service.complete_job(pending.job_id, "results/r.json")
+    assert indexed() == [pending.job_id]
+    assert cancelled.status.value == "cancelled"
 
 
 # -- every operation maps a persistent fault to ServiceUnavailable ---------------------------
