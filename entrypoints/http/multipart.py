@@ -40,15 +40,16 @@ class FormReader:
         """The text fields before the ``file`` part; the reader then stands at the file."""
         self._skip_past(self._delimiter)
         fields: dict[str, str] = {}
-        while len(fields) < MAX_FIELDS:
+        while True:
             if self._fill(2) and self._buffer.startswith(b"--"):
-                break  # the closing delimiter: there was no file
+                raise InvalidRequest("The form has no part named 'file'.", field="file")
             name = self._part_name()
             if name == "file":
                 return fields
+            if len(fields) == MAX_FIELDS:
+                raise InvalidRequest(f"A form has at most {MAX_FIELDS} fields.", field="body")
             value = b"".join(self._part_content(MAX_FIELD_BYTES))
             fields[name] = value.decode("utf-8", errors="replace")
-        raise InvalidRequest("The form has no part named 'file'.", field="file")
 
     def file_chunks(self) -> Iterator[bytes]:
         """The file's content, in chunks, up to the next delimiter."""
@@ -80,8 +81,10 @@ class FormReader:
         self._buffer = self._buffer[index + len(marker) :]
 
     def _part_name(self) -> str:
-        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
-            if len(self._buffer) > MAX_HEADER_BYTES or not self._read():
+        if self._fill(2) and self._buffer.startswith(b"\r\n"):  # ends the delimiter's line
+            self._buffer = self._buffer[2:]
+        while (end := self._buffer.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES + 4)) < 0:
+            if len(self._buffer) >= MAX_HEADER_BYTES + 4 or not self._read():
                 raise InvalidRequest("The multipart body is malformed.", field="body")
         headers = self._buffer[:end].decode("latin-1")
         self._buffer = self._buffer[end + 4 :]
@@ -93,13 +96,17 @@ class FormReader:
         raise InvalidRequest("A form part has no name.", field="body")
 
     def _part_content(self, limit: int | None) -> Iterator[bytes]:
-        """Content up to the delimiter, which is consumed with the line ending after it."""
+        """Content up to the delimiter, which is consumed with the line ending after it.
+
+        Every piece counts against ``limit``, the last one too, whatever size the reads
+        came in."""
         keep = len(self._delimiter) - 1
         taken = 0
         while True:
             index = self._buffer.find(self._delimiter)
             if index >= 0:
                 piece, self._buffer = self._buffer[:index], self._buffer[index:]
+                _count(taken + len(piece), limit)
                 self._skip_past(self._delimiter)
                 if self._fill(2) and self._buffer.startswith(b"\r\n"):
                     self._buffer = self._buffer[2:]
@@ -108,9 +115,13 @@ class FormReader:
                 return
             if len(self._buffer) > keep:
                 piece, self._buffer = self._buffer[:-keep], self._buffer[-keep:]
-                taken += len(piece)
-                if limit is not None and taken > limit:
-                    raise InvalidRequest("A form field is too long.", field="body")
+                taken = _count(taken + len(piece), limit)
                 yield piece
             if not self._read():
                 raise InvalidRequest("The multipart body ends inside a part.", field="body")
+
+
+def _count(taken: int, limit: int | None) -> int:
+    if limit is not None and taken > limit:
+        raise InvalidRequest("A form field is too long.", field="body")
+    return taken

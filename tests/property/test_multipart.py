@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidRequest
-from entrypoints.http.multipart import FormReader, boundary_of
+from entrypoints.http.multipart import (
+    CHUNK_BYTES,
+    MAX_FIELD_BYTES,
+    MAX_FIELDS,
+    MAX_HEADER_BYTES,
+    FormReader,
+    boundary_of,
+)
 from tests.http.test_uploads import BOUNDARY, multipart
 
 # Bytes that look like the start of a delimiter, to tempt a naive reader into cutting early.
@@ -75,7 +82,42 @@ def test_malformed_bodies_are_invalid_requests(body: bytes) -> None:
         read_all()
 
 
-def test_an_oversized_field_is_refused() -> None:
-    body = multipart({"policy": "p" * 70_000}, b"data")
+# Read sizes: a byte at a time, odd ones, the reader's own 64 KiB (what a WSGI server's stream
+# gives when it has the bytes), and a whole body at once.
+READ_SIZES = [1, 7, 4096, CHUNK_BYTES, 10 * CHUNK_BYTES]
+
+
+@pytest.mark.parametrize("step", READ_SIZES)
+def test_a_field_is_refused_one_byte_past_its_limit(step: int) -> None:
+    exact = multipart({"policy": "p" * MAX_FIELD_BYTES}, b"data")
+    assert FormReader(Trickle(exact, step), BOUNDARY.encode()).read_fields() == {
+        "policy": "p" * MAX_FIELD_BYTES
+    }
+    over = multipart({"policy": "p" * (MAX_FIELD_BYTES + 1)}, b"data")
     with pytest.raises(InvalidRequest, match="too long"):
-        FormReader(Trickle(body, 4096), BOUNDARY.encode()).read_fields()
+        FormReader(Trickle(over, step), BOUNDARY.encode()).read_fields()
+
+
+@pytest.mark.parametrize("step", READ_SIZES)
+def test_part_headers_are_refused_past_their_limit(step: int) -> None:
+    def form(header_bytes: int) -> bytes:
+        disposition = 'Content-Disposition: form-data; name="key"'
+        padding = "X-Pad: " + "p" * (header_bytes - len(disposition) - len("\r\nX-Pad: "))
+        head = f"{disposition}\r\n{padding}"
+        assert len(head) == header_bytes
+        return f"--{BOUNDARY}\r\n{head}\r\n\r\nv\r\n".encode() + multipart({}, b"data")
+
+    assert FormReader(Trickle(form(MAX_HEADER_BYTES), step), BOUNDARY.encode()).read_fields() == {
+        "key": "v"
+    }
+    with pytest.raises(InvalidRequest, match="malformed"):
+        FormReader(Trickle(form(MAX_HEADER_BYTES + 1), step), BOUNDARY.encode()).read_fields()
+
+
+@pytest.mark.parametrize("step", READ_SIZES)
+def test_the_number_of_fields_is_limited(step: int) -> None:
+    many = {f"f{i}": "v" for i in range(MAX_FIELDS)}
+    assert FormReader(Trickle(multipart(many, b"d"), step), BOUNDARY.encode()).read_fields() == many
+    too_many = {f"f{i}": "v" for i in range(MAX_FIELDS + 1)}
+    with pytest.raises(InvalidRequest):
+        FormReader(Trickle(multipart(too_many, b"d"), step), BOUNDARY.encode()).read_fields()
