@@ -76,6 +76,8 @@ _ETAG = re.compile(r'"(\d{1,18})"|(\d{1,18})')
 IDEMPOTENT_ROUTES = (JOBS, UPLOADS)
 JOB_CACHE_ENTRIES = 1024
 _JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+# Bytes of no declared format: the file's signature decides, as it does for every upload.
+RAW_BYTES = "application/octet-stream"
 _INTERNAL_MESSAGE = "An internal error occurred. Quote the request id when reporting it."
 _UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a short wait."
 
@@ -347,11 +349,12 @@ class Api:
             chunks, declared = _inline_blueprint(payload)
         else:
             declared = format_from_content_type(media_type) if media_type else None
-            if declared is None:
+            if declared is None and media_type != RAW_BYTES:
                 raise UnsupportedMediaType(
-                    "Send the blueprint as image/png, image/jpeg or application/pdf, or as JSON.",
+                    "Send the blueprint as image/png, image/jpeg, application/pdf or "
+                    "application/octet-stream, or as JSON.",
                     content_type=media_type,
-                    supported=[*SUPPORTED_CONTENT_TYPES, "application/json"],
+                    supported=[*SUPPORTED_CONTENT_TYPES, RAW_BYTES, "application/json"],
                 )
             _refuse_declared_length(request, MAX_BLUEPRINT_BYTES, blueprint=True)
             chunks = _body_chunks(request, MAX_BLUEPRINT_BYTES)

@@ -121,30 +121,44 @@ def _schemas(version: str) -> dict[str, Any]:
     def envelope(data: dict[str, Any]) -> dict[str, Any]:
         return _obj({"status": {"const": "success"}, "data": data, "meta": _ref("Meta")})
 
-    inline = [
-        _obj(
-            {
-                "blueprint": {
-                    "type": "string",
-                    "contentEncoding": "base64",
-                    "pattern": _B64_PREFIX[fmt] + _B64_TAIL,
+    # Each variant of a create body is a named schema, so that generated clients get a class
+    # per variant (``InlinePngBlueprint``), not ``InlineBlueprintType0..3``.
+    inline = {
+        title: {
+            "title": title,
+            **_obj(
+                {
+                    "blueprint": {
+                        "type": "string",
+                        "contentEncoding": "base64",
+                        "pattern": _B64_PREFIX[fmt] + _B64_TAIL,
+                    },
+                    "format": {"type": "string", "enum": names},
                 },
-                "format": {"type": "string", "enum": names},
-            },
-            required=["blueprint"],
+                required=["blueprint"],
+            ),
+        }
+        for title, fmt, names in (
+            ("InlinePngBlueprint", "png", ["png"]),
+            ("InlineJpegBlueprint", "jpg", ["jpg", "jpeg"]),
+            ("InlinePdfBlueprint", "pdf", ["pdf"]),
         )
-        for fmt, names in (("png", ["png"]), ("jpg", ["jpg", "jpeg"]), ("pdf", ["pdf"]))
-    ]
-    inline.append(_obj({"upload_id": _pattern(ids.UPLOAD_ID.pattern)}))
+    }
+    inline["UploadReference"] = {
+        "title": "UploadReference",
+        **_obj({"upload_id": _pattern(ids.UPLOAD_ID.pattern)}),
+    }
     return {
+        **inline,
         "Meta": meta,
         "JobError": job_error,
         "Job": job,
         "JobEnvelope": envelope(_ref("Job")),
         "InlineBlueprint": {
+            "title": "InlineBlueprint",
             "description": "A base64 blueprint (`format`, if given, must match the bytes), or "
             "the `upload_id` of an upload session whose file has been sent.",
-            "oneOf": inline,
+            "oneOf": [_ref(name) for name in inline],
         },
         "UploadRequest": _obj(
             {
@@ -197,7 +211,15 @@ def _schemas(version: str) -> dict[str, Any]:
                 "status": {"const": "error"},
                 "error": _obj(
                     {
-                        "code": {"type": "string", "enum": error_codes},
+                        # Open: a client must treat a code it does not know as the status's
+                        # general meaning, so new codes never break old clients.
+                        "code": {
+                            "type": "string",
+                            "pattern": "^[A-Z][A-Z_]*$",
+                            "description": "A stable, machine-readable code. The ones this "
+                            "version answers are listed in `examples`; more may be added.",
+                            "examples": error_codes,
+                        },
                         "message": {"type": "string"},
                         "details": {"type": "object"},
                     }
@@ -307,9 +329,11 @@ def _etag_header() -> dict[str, Any]:
 
 def _paths(version: str) -> dict[str, Any]:
     base = f"/api/{version}"
+    # application/octet-stream first: the file's signature decides the format anyway, and
+    # generated clients can send bytes under it (they know no image/* body).
     raw_types = {
         media: {"schema": {"type": "string", "format": "binary"}}
-        for media in ("image/png", "image/jpeg", "application/pdf")
+        for media in ("application/octet-stream", "image/png", "image/jpeg", "application/pdf")
     }
     return {
         "/health": {
@@ -427,7 +451,8 @@ def document(version: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "blueprint-jobs",
+            # One title per version: generated clients are named after it.
+            "title": f"blueprint-jobs {version}",
             "version": version,
             "description": "Upload blueprints, follow, cancel and rate detection jobs. Every "
             "body is an envelope with `status`, `data` or `error`, and `meta`.",

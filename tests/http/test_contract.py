@@ -79,8 +79,14 @@ def test_readiness(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("data", "content_type", "fmt"),
-    [(png(), "image/png", "png"), (jpeg(), "image/jpeg", "jpg"), (pdf(), "application/pdf", "pdf")],
-    ids=["png", "jpg", "pdf"],
+    [
+        (png(), "image/png", "png"),
+        (jpeg(), "image/jpeg", "jpg"),
+        (pdf(), "application/pdf", "pdf"),
+        (pdf(), "application/octet-stream", "pdf"),  # the signature decides
+        (jpeg(), "application/octet-stream", "jpg"),
+    ],
+    ids=["png", "jpg", "pdf", "octet-pdf", "octet-jpg"],
 )
 def test_create_from_raw_bytes(
     client: Client, service: JobService, data: bytes, content_type: str, fmt: str
