@@ -1,6 +1,7 @@
 """Local server throughput: GET a job with 16 concurrent connections (wrk), against a bare
 Falcon app that returns a fixed JSON body of the same size, under the same WSGI server
-(waitress) and the same thread count. Rounds alternate between the two servers.
+(cheroot, with the local server's own set-up) and the same thread count. Rounds alternate
+between the two servers.
 
     apt-get install wrk
     .venv/bin/python bench/throughput.py [--rounds 3 --seconds 10]
@@ -29,7 +30,8 @@ from tests.blueprints import png
 from tests.e2e.servers import cli, free_port, wait_until_up
 
 BARE = """
-import sys, falcon, waitress
+import sys, falcon
+from entrypoints.local_server import make_server
 BODY = open(sys.argv[2], "rb").read()
 class Job:
     def on_get(self, req, resp, job_id):
@@ -38,8 +40,11 @@ class Job:
 app = falcon.App()
 app.add_route("/api/v1/jobs/{job_id}", Job())
 app.add_route("/health", Job())
-waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]),
-               ident="bare")
+server = make_server(app, "127.0.0.1", int(sys.argv[1]), int(sys.argv[3]))
+try:
+    server.start()
+finally:
+    server.stop()
 """
 
 
@@ -101,7 +106,7 @@ def main() -> None:
             time.sleep(0.5)
             bare.append(wrk(f"http://127.0.0.1:{port}{job_url}", args.seconds))
     mine, theirs = statistics.median(ours), statistics.median(bare)
-    print(f"body: {body_file.stat().st_size} bytes; {SERVER_THREADS} waitress threads")
+    print(f"body: {body_file.stat().st_size} bytes; {SERVER_THREADS} cheroot threads")
     print(f"ours       {mine:>9.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in ours)})")
     print(f"bare falcon{theirs:>9.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in bare)})")
     print(f"ours / bare falcon: {mine / theirs:.3f}")

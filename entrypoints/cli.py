@@ -14,9 +14,6 @@ from entrypoints.settings import STORAGES, ConfigurationError, Settings
 log = logging.getLogger("blueprint_jobs.cli")
 
 SERVER_THREADS = 4
-# Waitress refuses, with its own plain 413, bodies past this before reading them: the largest
-# body the API accepts is a 50 MiB blueprint in base64 JSON (about 67 MiB).
-MAX_REQUEST_BODY_BYTES = 80 * 1024 * 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,17 +37,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREADS) -> None:
-    import waitress
-
+    from adapters.system import SystemClock
     from entrypoints.bootstrap import build
     from entrypoints.falcon_app import create_app
+    from entrypoints.local_server import make_server
     from entrypoints.logs import configure_logging
 
     configure_logging(settings.log_level, batched=True)
-    from adapters.system import SystemClock
-
     service, idempotency = build(settings)
     app = create_app(service, settings, idempotency=idempotency, clock=SystemClock())
+    server = make_server(app, host, port, threads)
     log.info(
         "serving on http://%s:%d with %s storage",
         host,
@@ -59,17 +55,12 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
         extra={"status": "starting"},
     )
     # SIGTERM (a supervisor, Ctrl-C's polite sibling) ends the process through SystemExit, so
-    # atexit runs and logging's shutdown writes the lines still batched.
+    # the server stops its threads and logging's shutdown writes the lines still batched.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    waitress.serve(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        ident="blueprint-jobs",
-        max_request_body_size=MAX_REQUEST_BODY_BYTES,
-        clear_untrusted_proxy_headers=True,
-    )
+    try:
+        server.start()
+    finally:
+        server.stop()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

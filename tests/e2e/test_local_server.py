@@ -54,7 +54,7 @@ def test_importing_the_lambda_module_loads_no_falcon_and_no_boto3() -> None:
     probe = (
         "import sys, entrypoints.lambda_api; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('falcon', 'boto3', 'botocore', 'pynamodb', 'waitress')))"
+        "('falcon', 'boto3', 'botocore', 'pynamodb', 'cheroot')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
