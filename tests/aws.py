@@ -4,6 +4,7 @@ inside moto and show lost updates that the real services never allow)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from adapters.dynamodb import DynamoDBJobStore
 from adapters.s3 import S3BlobStore
 from entrypoints.aws import s3_config
 from entrypoints.settings import Settings
+from tests.iam import Names, Recorder, Statement, function_statements, ungranted_actions
 
 REGION = "eu-west-1"
 TABLE = "blueprint-jobs-test"
@@ -54,14 +56,26 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @contextmanager
-def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    """moto for the block. Every client made in it is recorded; when the block ends, each
+    operation a port method issued must need only actions that the function's policy in
+    template.yaml grants (on some resource: these tests' keys and names are not always the
+    service's; tests/test_iam_policy.py checks resources, and unused grants, on a workload)."""
     aws_credentials(monkeypatch)
     monkeypatch.setattr(BotocoreStubber, "__call__", _atomic_call)
+    recorder = Recorder()
     try:
-        with mock_aws():
-            yield
+        with mock_aws(), recorder.on_new_clients():
+            yield recorder
     finally:
         FAULTS.clear()
+    problems = ungranted_actions(recorder.function_calls(), _statements())
+    assert not problems, "\n".join(problems)
+
+
+@functools.cache
+def _statements() -> list[Statement]:
+    return function_statements(Names(TABLE, BUCKET, REGION))
 
 
 def s3_client(endpoint_url: str | None = None) -> Any:

@@ -119,17 +119,30 @@ class LambdaClient:
         body: bytes | None = None,
         json_body: Any = None,
     ) -> Reply:
-        headers, data = _prepare(headers, body, json_body)
-        event = api_gateway_event(method, path, headers, data)
-        result = self._handler(event, FakeLambdaContext())
-        assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
-        raw = result["body"]
-        body_bytes = base64.b64decode(raw) if result["isBase64Encoded"] else raw.encode()
-        return Reply(
-            result["statusCode"],
-            {name.lower(): value for name, value in result["headers"].items()},
-            body_bytes,
-        )
+        return invoke(self._handler, method, path, headers=headers, body=body, json_body=json_body)
+
+
+def invoke(
+    handler: lambda_api.LambdaHandler,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    json_body: Any = None,
+) -> Reply:
+    """One request as API Gateway gives it to a Lambda handler, and the handler's answer."""
+    headers, data = _prepare(headers, body, json_body)
+    event = api_gateway_event(method, path, headers, data)
+    result = handler(event, FakeLambdaContext())
+    assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
+    raw = result["body"]
+    body_bytes = base64.b64decode(raw) if result["isBase64Encoded"] else raw.encode()
+    return Reply(
+        result["statusCode"],
+        {name.lower(): value for name, value in result["headers"].items()},
+        body_bytes,
+    )
 
 
 class FakeLambdaContext:
