@@ -446,7 +446,9 @@ class DynamoDBIdempotencyStore:
                     raise_translated(error, _WHAT)
             current = self._get(record.scope)
             if current is not None:
-                return current
+                # botocore retries a write whose answer was lost; if the first attempt had
+                # landed, the retry finds this very claim, which is ours.
+                return None if current.token == record.token else current
             # Released between our write and our read: try to claim again.
         raise ConcurrentModification("The idempotency key is contended; try again.")
 

@@ -34,6 +34,22 @@ class SteppingClock:
             self._now = moment
 
 
+class FakeMonotonic:
+    """A monotonic clock that moves only when told: a slow fake endpoint advances it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
 class SeededEntropy:
     def __init__(self, seed: int = 0) -> None:
         self._random = random.Random(seed)

@@ -17,6 +17,7 @@ from entrypoints.http.idempotency import parse_key, scope_of
 from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import jpeg, png
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.faults import LOST, Slow
 from tests.http.clients import CLIENTS, Client, Reply
 from tests.http.conftest import SETTINGS
 from tests.http.test_contract import assert_error
@@ -204,3 +205,29 @@ def test_sixteen_identical_requests_at_once_make_one_job(
     assert len({r.body for r in created}) == 1
     assert all(r.json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE" for r in in_use)
     assert _count(jobs, blobs) == (1, 1)
+
+
+# -- a claim whose answer was lost -----------------------------------------------------------
+
+
+@pytest.fixture
+def on_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoDBJobStore, Any]]:
+    with moto_in_process(monkeypatch):
+        jobs = new_job_store()
+        yield jobs, new_blob_store()
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+def test_a_claim_retried_after_its_answer_was_lost_is_ours(
+    on_dynamodb: tuple[DynamoDBJobStore, Any], entrypoint: str
+) -> None:
+    """The claim is written but its answer never comes; botocore retries the write, which
+    now finds a claim in the way: this request's own."""
+    jobs, blobs = on_dynamodb
+    lost = Slow([LOST], times=1).install(jobs.client, "PutItem")
+    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    first = post(client)
+    assert lost.calls == 1
+    assert first.status == 201, first.body
+    assert post(client).headers["idempotent-replayed"] == "true"
