@@ -28,7 +28,14 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from adapters.aws import DYNAMODB_POLICY, CallPolicy, error_code, raise_translated
+from adapters.aws import (
+    DYNAMODB_POLICY,
+    AttemptGuard,
+    CallPolicy,
+    error_code,
+    finishing,
+    raise_translated,
+)
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
@@ -151,6 +158,8 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
 
 
 class DynamoDBJobStore:
+    """``guard``, if given, keeps every call inside the request's deadline."""
+
     def __init__(
         self,
         table: str,
@@ -158,9 +167,24 @@ class DynamoDBJobStore:
         region: str | None = None,
         host: str | None = None,
         policy: CallPolicy = DYNAMODB_POLICY,
+        guard: AttemptGuard | None = None,
     ) -> None:
         self.table = table
-        self._m = _models(table, region, host, policy)
+        self._models = _models(table, region, host, policy)
+        self._guard = guard
+        self._guarded_client: Any = None
+
+    @property
+    def _m(self) -> Any:
+        """The models, with the guard on the client they will call through. PynamoDB makes
+        its client on first use (and makes a new one if it had found no credentials), so the
+        guard is checked here, before every operation, rather than once."""
+        if self._guard is not None:
+            client = self._connection.client
+            if client is not self._guarded_client:
+                self._guard.install(client)
+                self._guarded_client = client
+        return self._models
 
     @property
     def client(self) -> Any:
@@ -169,7 +193,7 @@ class DynamoDBJobStore:
 
     @property
     def _connection(self) -> Connection:
-        connection: Connection = self._m.Item._get_connection().connection
+        connection: Connection = self._models.Item._get_connection().connection
         return connection
 
     # -- mapping, both ways, explicitly -----------------------------------------------------
@@ -424,7 +448,11 @@ class DynamoDBIdempotencyStore:
     """
 
     def __init__(self, jobs: DynamoDBJobStore) -> None:
-        self._m = jobs._m
+        self._jobs = jobs
+
+    @property
+    def _m(self) -> Any:
+        return self._jobs._m
 
     def claim(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord | None:
         m = self._m
@@ -453,8 +481,10 @@ class DynamoDBIdempotencyStore:
         raise ConcurrentModification("The idempotency key is contended; try again.")
 
     def complete(self, record: IdempotencyRecord) -> bool:
+        # Recording the outcome finishes the request: it may use the reserve.
         try:
-            self._to_item(record).save(condition=self._m.IdempotencyItem.token == record.token)
+            with finishing():
+                self._to_item(record).save(condition=self._m.IdempotencyItem.token == record.token)
         except PynamoDBException as error:
             if error_code(error) == _CONDITION_FAILED:
                 return False
@@ -463,8 +493,10 @@ class DynamoDBIdempotencyStore:
 
     def release(self, scope: str, token: str) -> None:
         item = self._m.IdempotencyItem(pk=IDEMPOTENCY_PREFIX + scope, sk=IDEMPOTENCY_SK)
+        # Letting the key go is what a request that failed still owes: it may use the reserve.
         try:
-            item.delete(condition=self._m.IdempotencyItem.token == token)
+            with finishing():
+                item.delete(condition=self._m.IdempotencyItem.token == token)
         except PynamoDBException as error:
             if error_code(error) != _CONDITION_FAILED:
                 raise_translated(error, _WHAT)

@@ -106,6 +106,11 @@ class ServiceUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class DeadlineExceeded(ServiceUnavailable):
+    """The request's time ran out: a call that might not have ended before the request must
+    answer was not made. Answered as any unavailable store is, so clients retry alike."""
+
+
 class BlobNotFound(DomainError):
     """A blob store has no object under the key."""
 
