@@ -12,6 +12,7 @@ connection state is shared between stores, tables or tests.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,14 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from adapters.aws import DYNAMODB_POLICY, CallPolicy, error_code, raise_translated
+from adapters.aws import (
+    DYNAMODB_POLICY,
+    AttemptGuard,
+    CallPolicy,
+    error_code,
+    finishing,
+    raise_translated,
+)
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
@@ -39,6 +47,7 @@ from domain.errors import (
     ServiceUnavailable,
     UploadAlreadyUsed,
     UploadNotFound,
+    WriteOutcomeUnknown,
 )
 from domain.feedback import Feedback
 from domain.idempotency import IdempotencyRecord, RecordState
@@ -158,6 +167,8 @@ def _models(table: str, region: str | None, host: str | None, policy: CallPolicy
 
 
 class DynamoDBJobStore:
+    """``guard``, if given, keeps every call inside the request's deadline."""
+
     def __init__(
         self,
         table: str,
@@ -165,9 +176,24 @@ class DynamoDBJobStore:
         region: str | None = None,
         host: str | None = None,
         policy: CallPolicy = DYNAMODB_POLICY,
+        guard: AttemptGuard | None = None,
     ) -> None:
         self.table = table
-        self._m = _models(table, region, host, policy)
+        self._models = _models(table, region, host, policy)
+        self._guard = guard
+        self._guarded_client: Any = None
+
+    @property
+    def _m(self) -> Any:
+        """The models, with the guard on the client they will call through. PynamoDB makes
+        its client on first use (and makes a new one if it had found no credentials), so the
+        guard is checked here, before every operation, rather than once."""
+        if self._guard is not None:
+            client = self._connection.client
+            if client is not self._guarded_client:
+                self._guard.install(client)
+                self._guarded_client = client
+        return self._models
 
     @property
     def client(self) -> Any:
@@ -176,7 +202,7 @@ class DynamoDBJobStore:
 
     @property
     def _connection(self) -> Connection:
-        connection: Connection = self._m.Item._get_connection().connection
+        connection: Connection = self._models.Item._get_connection().connection
         return connection
 
     # -- mapping, both ways, explicitly -----------------------------------------------------
@@ -228,15 +254,40 @@ class DynamoDBJobStore:
     def add(self, job: Job) -> None:
         item = self._to_item(job)
         item.version = job.version - 1  # PynamoDB writes it + 1: the job's own version
+
+        def write() -> None:
+            try:
+                item.save(condition=self._m.Item.pk.does_not_exist(), add_version_condition=False)
+            except PynamoDBException as error:
+                if error_code(error) != _CONDITION_FAILED:
+                    raise_translated(error, _WHAT)
+                # botocore retries a call whose answer was lost; if the first attempt landed,
+                # the retry finds the job there. Only another job under this id is a conflict.
+                if not self._landed(item):
+                    raise JobAlreadyExists(
+                        "A job with this id exists.", job_id=job.job_id
+                    ) from None
+
+        self._settled(item, write)
+
+    def _settled(self, item: Any, write: Callable[[], None]) -> None:
+        """Run ``write``, which creates ``item``. A write that failed as unavailable may have
+        landed all the same (a timeout whose request was carried out): it is read back, as
+        part of finishing the request. Landed, it succeeded; absent, its error stands; and if
+        even that cannot be learnt, the outcome is unknown."""
         try:
-            item.save(condition=self._m.Item.pk.does_not_exist(), add_version_condition=False)
-        except PynamoDBException as error:
-            if error_code(error) != _CONDITION_FAILED:
-                raise_translated(error, _WHAT)
-            # botocore retries a call whose answer was lost; if the first attempt landed, the
-            # retry finds the job there. Only someone else's job under this id is a conflict.
-            if not self._landed(item):
-                raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id) from None
+            write()
+        except ServiceUnavailable as failed:
+            with finishing():
+                try:
+                    landed = self._landed(item)
+                except ServiceUnavailable:
+                    raise WriteOutcomeUnknown(
+                        "The job store did not say whether the job was stored.",
+                        retry_after=failed.retry_after,
+                    ) from failed
+            if not landed:
+                raise
 
     def _landed(self, item: Any) -> bool:
         """Whether the stored job is the one ``item`` wrote: a write reported as failed (its
@@ -404,16 +455,20 @@ class DynamoDBJobStore:
         m = self._m
         item = self._to_item(job)  # version None: PynamoDB writes 1, if no version exists
         session = m.UploadItem(pk=upload_id, sk=UPLOAD_SK)
+        self._settled(item, lambda: self._transact_job_from_upload(item, session, upload_id))
+
+    def _transact_job_from_upload(self, item: Any, session: Any, upload_id: str) -> None:
+        m = self._m
         for _ in range(_TRANSACTION_ATTEMPTS):
             try:
                 # The token makes DynamoDB take a retry of a transaction that landed as done.
                 with TransactWrite(
-                    connection=self._connection, client_request_token=job.job_id
+                    connection=self._connection, client_request_token=item.pk
                 ) as transaction:
                     transaction.save(item, condition=m.Item.pk.does_not_exist())
                     transaction.update(
                         session,
-                        actions=[m.UploadItem.job_id.set(job.job_id)],
+                        actions=[m.UploadItem.job_id.set(item.pk)],
                         condition=m.Item.pk.exists() & m.UploadItem.job_id.does_not_exist(),
                     )
                 return
@@ -477,7 +532,11 @@ class DynamoDBIdempotencyStore:
     """
 
     def __init__(self, jobs: DynamoDBJobStore) -> None:
-        self._m = jobs._m
+        self._jobs = jobs
+
+    @property
+    def _m(self) -> Any:
+        return self._jobs._m
 
     def claim(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord | None:
         m = self._m
@@ -499,13 +558,17 @@ class DynamoDBIdempotencyStore:
                     raise_translated(error, _WHAT)
             current = self._get(record.scope)
             if current is not None:
-                return current
+                # botocore retries a write whose answer was lost; if the first attempt had
+                # landed, the retry finds this very claim, which is ours.
+                return None if current.token == record.token else current
             # Released between our write and our read: try to claim again.
         raise ConcurrentModification("The idempotency key is contended; try again.")
 
     def complete(self, record: IdempotencyRecord) -> bool:
+        # Recording the outcome finishes the request: it may use the reserve.
         try:
-            self._to_item(record).save(condition=self._m.IdempotencyItem.token == record.token)
+            with finishing():
+                self._to_item(record).save(condition=self._m.IdempotencyItem.token == record.token)
         except PynamoDBException as error:
             if error_code(error) == _CONDITION_FAILED:
                 return False
@@ -514,8 +577,10 @@ class DynamoDBIdempotencyStore:
 
     def release(self, scope: str, token: str) -> None:
         item = self._m.IdempotencyItem(pk=IDEMPOTENCY_PREFIX + scope, sk=IDEMPOTENCY_SK)
+        # Letting the key go is what a request that failed still owes: it may use the reserve.
         try:
-            item.delete(condition=self._m.IdempotencyItem.token == token)
+            with finishing():
+                item.delete(condition=self._m.IdempotencyItem.token == token)
         except PynamoDBException as error:
             if error_code(error) != _CONDITION_FAILED:
                 raise_translated(error, _WHAT)

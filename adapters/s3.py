@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws import error_code, http_status, raise_translated
+from adapters.aws import AttemptGuard, error_code, finishing, http_status, raise_translated
 from domain.errors import BlobNotFound, FileTooLarge, ServiceUnavailable
 from domain.upload import UploadForm
 
@@ -32,13 +32,22 @@ def _sha256_b64(data: bytes | bytearray | memoryview) -> str:
 
 class S3BlobStore:
     """``client`` is an S3 client, or a function that makes one: then it is made on first use,
-    so a cold start that never touches S3 (reading a job) never pays for it."""
+    so a cold start that never touches S3 (reading a job) never pays for it. ``guard``, if
+    given, is installed on the client to keep its calls inside the request's deadline."""
 
     def __init__(
-        self, client: Any | Callable[[], Any], bucket: str, *, part_bytes: int = PART_BYTES
+        self,
+        client: Any | Callable[[], Any],
+        bucket: str,
+        *,
+        part_bytes: int = PART_BYTES,
+        guard: AttemptGuard | None = None,
     ) -> None:
         self._factory: Callable[[], Any] | None = client if callable(client) else None
-        self._client: Any = None if callable(client) else client
+        self._guard = guard
+        self._client: Any = None
+        if not callable(client):
+            self._client = self._guarded(client)
         self._lock = threading.Lock()
         self.bucket = bucket
         self._part_bytes = part_bytes
@@ -49,8 +58,13 @@ class S3BlobStore:
             with self._lock:
                 if self._client is None:
                     assert self._factory is not None
-                    self._client = self._factory()
+                    self._client = self._guarded(self._factory())
         return self._client
+
+    def _guarded(self, client: Any) -> Any:
+        if self._guard is not None:
+            self._guard.install(client)
+        return client
 
     @property
     def _s3(self) -> Any:
@@ -118,8 +132,9 @@ class S3BlobStore:
         }
 
     def _abort(self, key: str, upload_id: str) -> None:
-        # If even the abort fails, the bucket's lifecycle rule removes the abandoned upload.
-        with contextlib.suppress(ClientError, BotoCoreError):
+        # If even the abort fails (or finds no time left), the bucket's lifecycle rule removes
+        # the abandoned upload.
+        with contextlib.suppress(ClientError, BotoCoreError, ServiceUnavailable), finishing():
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
@@ -187,7 +202,8 @@ class S3BlobStore:
         return str(value) if value is not None else None
 
     def delete(self, key: str) -> None:
-        with self._errors():
+        # Deleting is how a request removes what it will not keep: it may use the reserve.
+        with self._errors(), finishing():
             self._s3.delete_object(Bucket=self.bucket, Key=key)
 
     def ping(self) -> None:

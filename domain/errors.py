@@ -112,6 +112,16 @@ class ServiceUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class DeadlineExceeded(ServiceUnavailable):
+    """The request's time ran out: a call that might not have ended before the request must
+    answer was not made. Answered as any unavailable store is, so clients retry alike."""
+
+
+class WriteOutcomeUnknown(ServiceUnavailable):
+    """A write failed in a way that may have let it land (a timeout), and whether it did could
+    not be learnt. Whatever the write depends on (a job's blob) must be kept."""
+
+
 class BlobNotFound(DomainError):
     """A blob store has no object under the key."""
 

@@ -28,14 +28,13 @@ from domain.errors import (
     InvalidJobId,
     InvalidRequest,
     JobNotFinished,
-    JobNotFound,
     PreconditionFailed,
-    ServiceUnavailable,
     UploadAlreadyUsed,
     UploadIncomplete,
     UploadNotFound,
     UploadRejected,
     UploadSizeMismatch,
+    WriteOutcomeUnknown,
 )
 from domain.feedback import MAX_FEEDBACK_PER_JOB, Feedback, Rating
 from domain.job import Job, JobStatus
@@ -148,9 +147,8 @@ class JobService:
         """Build the job for a stored blueprint and ``write`` it; if that fails, the blob is
         removed, so no blueprint outlives a job that was never recorded.
 
-        A write that failed as unavailable may still have landed (a timeout whose request
-        was carried out). Its outcome is read back before the blob is touched: a job that is
-        there is the answer; a blob whose job may exist is never deleted.
+        A store that cannot tell whether the job was written (``WriteOutcomeUnknown``) keeps
+        the blob: a blob whose job may exist is never deleted.
         """
         try:
             job = Job.create(
@@ -168,34 +166,16 @@ class JobService:
             raise
         try:
             write(job)
-        except ServiceUnavailable:
-            if self._job_landed(job, key):
-                return job
+        except WriteOutcomeUnknown:
+            log.warning(
+                "kept the blob of a job whose write has an unknown outcome",
+                extra={"job_id": job.job_id, "blob_key": key},
+            )
             raise
         except BaseException:
             self._discard_blob(key)
             raise
         return job
-
-    def _job_landed(self, job: Job, key: str) -> bool:
-        """After a write whose outcome is unknown: True if ``job`` is stored. The blob is
-        removed only when the job is known to be absent, and kept while that is unknown."""
-        try:
-            stored = self._jobs.get(job.job_id)
-        except JobNotFound:
-            self._discard_blob(key)
-            return False
-        except Exception:
-            log.warning(
-                "kept the blob of a job whose write has an unknown outcome",
-                extra={"job_id": job.job_id, "blob_key": key},
-            )
-            return False
-        if stored != job:  # not ours: an id drawn twice, which the write should have refused
-            log.error("another job holds this id", extra={"job_id": job.job_id})
-            return False
-        log.info("a job write reported as failed had landed", extra={"job_id": job.job_id})
-        return True
 
     @staticmethod
     def _peek_format(

@@ -12,14 +12,39 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-from adapters.aws import DYNAMODB_POLICY, S3_POLICY, CallPolicy
+from adapters.aws import (
+    DYNAMODB_POLICY,
+    FINISHING_RESERVE_SECONDS,
+    S3_POLICY,
+    AttemptGuard,
+    CallPolicy,
+)
 from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.service import JobService
-from entrypoints.settings import Settings
+from entrypoints import deadline
+from entrypoints.settings import ConfigurationError, Settings
 
 DEFAULT_REGION = "us-east-1"
+# A budget smaller than this would refuse every S3 call: the reserve and one attempt.
+MIN_REQUEST_BUDGET_SECONDS = FINISHING_RESERVE_SECONDS + max(
+    S3_POLICY.attempt_seconds, DYNAMODB_POLICY.attempt_seconds
+)
+
+# Every call stops in time for the request to answer by its deadline. Ordinary calls leave the
+# finishing reserve; a request that ran out first removes a blob it wrote (S3), keeping
+# DynamoDB's share, then releases its idempotency key (DynamoDB) with what is left.
+DYNAMODB_GUARD = AttemptGuard(
+    deadline.remaining, DYNAMODB_POLICY, reserve=FINISHING_RESERVE_SECONDS, what="The job store"
+)
+S3_GUARD = AttemptGuard(
+    deadline.remaining,
+    S3_POLICY,
+    reserve=FINISHING_RESERVE_SECONDS,
+    finishing_reserve=DYNAMODB_POLICY.attempt_seconds,
+    what="The blob store",
+)
 
 
 def botocore_config(policy: CallPolicy) -> Config:
@@ -65,15 +90,23 @@ def job_store(settings: Settings) -> DynamoDBJobStore:
         region=settings.region or DEFAULT_REGION,
         host=settings.endpoint_url,
         policy=DYNAMODB_POLICY,
+        guard=DYNAMODB_GUARD,
     )
 
 
 def blob_store(settings: Settings) -> S3BlobStore:
-    return S3BlobStore(lambda: s3_client(settings), settings.bucket)
+    return S3BlobStore(lambda: s3_client(settings), settings.bucket, guard=S3_GUARD)
 
 
 def aws_components(settings: Settings) -> tuple[JobService, DynamoDBIdempotencyStore]:
     """The service on DynamoDB and S3, and the idempotency store sharing its table."""
+    if settings.request_budget_seconds < MIN_REQUEST_BUDGET_SECONDS:
+        raise ConfigurationError(
+            f"BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS must be at least "
+            f"{MIN_REQUEST_BUDGET_SECONDS:g} with AWS storage: {FINISHING_RESERVE_SECONDS:g} s "
+            "are held for finishing, and one attempt may take "
+            f"{MIN_REQUEST_BUDGET_SECONDS - FINISHING_RESERVE_SECONDS:g} s."
+        )
     jobs = job_store(settings)
     service = JobService(
         jobs,

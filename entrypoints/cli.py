@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
         help="memory (default) or aws; overrides BLUEPRINT_JOBS_STORAGE",
     )
     serve.add_argument("--threads", type=int, default=SERVER_THREADS)
+    serve.add_argument(
+        "--request-budget",
+        metavar="SECONDS",
+        default=None,
+        help="the most time one request may take (default 29); "
+        "overrides BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS",
+    )
     commands.add_parser(
         "init-storage",
         help="create the DynamoDB table and the S3 bucket on the configured AWS endpoint",
@@ -74,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             if args.storage:
                 env["BLUEPRINT_JOBS_STORAGE"] = args.storage
+            if args.request_budget:
+                env["BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS"] = args.request_budget
             serve(args.host, args.port, Settings.from_env(env, profile="local"), args.threads)
         elif args.command == "init-storage":
             from entrypoints.aws import init_storage

@@ -7,6 +7,7 @@ from typing import Any
 import falcon
 
 from domain.service import JobService
+from entrypoints.deadline import Monotonic
 from entrypoints.http.api import Api
 from entrypoints.http.messages import HttpRequest
 from entrypoints.settings import Settings
@@ -69,9 +70,12 @@ def create_app(
     *,
     idempotency: IdempotencyStore | None = None,
     clock: Clock | None = None,
+    monotonic: Monotonic | None = None,
 ) -> falcon.App[Any, Any]:
+    """Every request is bounded by the configured budget (``settings``), timed by
+    ``monotonic`` (``time.monotonic`` unless given)."""
     app = falcon.App(media_type="application/json")
     app.req_options.strip_url_path_trailing_slash = False
-    api = Api(service, settings, idempotency=idempotency, clock=clock)
+    api = Api(service, settings, idempotency=idempotency, clock=clock, monotonic=monotonic)
     app.add_sink(_Everything(api), prefix="/")
     return app

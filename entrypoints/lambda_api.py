@@ -18,6 +18,9 @@ from entrypoints.http.messages import HttpRequest, HttpResponse
 
 Event = Mapping[str, Any]
 LambdaHandler = Callable[[Event, Any], dict[str, Any]]
+# Time kept, out of what the function has left, to answer: build the response, write the last
+# log lines, hand the result back to the runtime.
+ANSWER_MARGIN_SECONDS = 1.0
 
 
 def to_request(event: Event, context: Any = None) -> HttpRequest:
@@ -38,6 +41,7 @@ def to_request(event: Event, context: Any = None) -> HttpRequest:
     if lambda_id:
         platform_ids["lambda_request_id"] = str(lambda_id)
     path = str(event.get("rawPath") or http.get("path") or "/")
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     return HttpRequest(
         method=str(http.get("method", "GET")),
         path=unquote(path) if "%" in path else path,
@@ -49,6 +53,7 @@ def to_request(event: Event, context: Any = None) -> HttpRequest:
         scheme=headers.get("x-forwarded-proto", "https"),
         platform_ids=platform_ids,
         body_bytes=body,
+        budget_seconds=remaining_ms() / 1000 - ANSWER_MARGIN_SECONDS if remaining_ms else None,
     )
 
 

@@ -6,6 +6,7 @@ Read once, by the composition root, from an environment mapping it is given.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Literal
 
@@ -16,6 +17,9 @@ STORAGES = ("memory", "aws")
 LOCAL_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
 DEFAULT_TABLE = "blueprint-jobs"
 DEFAULT_BUCKET = "blueprint-jobs-blueprints"
+# The most time one request may take, as the Lambda's 29 s timeout allows; on Lambda the
+# function's remaining time bounds it too.
+DEFAULT_REQUEST_BUDGET_SECONDS = 29.0
 
 
 class ConfigurationError(ValueError):
@@ -32,6 +36,7 @@ class Settings:
     region: str | None = None
     endpoint_url: str | None = None
     result_cache: bool = True
+    request_budget_seconds: float = DEFAULT_REQUEST_BUDGET_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], profile: Profile = "local") -> Settings:
@@ -47,6 +52,9 @@ class Settings:
         level = env.get("BLUEPRINT_JOBS_LOG_LEVEL", "INFO").upper()
         if not isinstance(logging.getLevelName(level), int):
             raise ConfigurationError(f"BLUEPRINT_JOBS_LOG_LEVEL is not a level: {level}")
+        budget = _seconds(
+            env, "BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS", DEFAULT_REQUEST_BUDGET_SECONDS
+        )
         return cls(
             storage=storage,
             cors_origins=origins,
@@ -57,4 +65,19 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             result_cache=env.get("BLUEPRINT_JOBS_RESULT_CACHE", "on").lower()
             not in ("0", "off", "false", "no"),
+            request_budget_seconds=budget,
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds, more than zero."""
+    text = env.get(name)
+    if text is None:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} is not a number of seconds: {text!r}") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigurationError(f"{name} must be more than 0 seconds: {text!r}")
+    return seconds

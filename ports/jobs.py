@@ -11,7 +11,10 @@ from domain.upload import UploadSession
 
 class JobStore(Protocol):
     def add(self, job: Job) -> None:
-        """Store a new job. Create-only: an existing id raises ``JobAlreadyExists``."""
+        """Store a new job. Create-only: an existing id raises ``JobAlreadyExists``.
+
+        Any error means the job was not stored, except ``WriteOutcomeUnknown``: the store
+        could not tell (a write timed out, and reading it back failed too)."""
 
     def get(self, job_id: str) -> Job:
         """The current job. Raises ``JobNotFound``."""
@@ -52,6 +55,7 @@ class JobStore(Protocol):
         """Add ``job`` and mark the session used by it, both or neither.
 
         Raises ``UploadAlreadyUsed`` if the session has a job, ``UploadNotFound`` without it.
+        As for ``add``, any error means neither was stored, except ``WriteOutcomeUnknown``.
         """
 
     def ping(self) -> None:

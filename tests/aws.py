@@ -29,21 +29,22 @@ _moto_lock = threading.RLock()
 _original_call = BotocoreStubber.__call__
 # Faults answer in moto's place (see tests/faults.py). botocore calls every before-send
 # handler and keeps the first answer, so a fault registered beside moto would not stop moto
-# from carrying the request out: the fault has to stand where moto stands. Each is called
-# with the event, the request, and a function that lets moto carry the request out.
+# from carrying the request out: the fault has to stand where moto stands. A fault is called
+# with the event, the request and a function that has moto carry the request out (for an
+# answer lost after the work was done).
 FAULTS: list[Callable[[str, Any, Callable[[], Any]], Any]] = []
 
 
 def _atomic_call(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-    def proceed() -> Any:
+    def carry_out() -> Any:
         with _moto_lock:
             return _original_call(self, event_name, request, **kwargs)
 
     for fault in list(FAULTS):
-        answer = fault(event_name, request, proceed)
+        answer = fault(event_name, request, carry_out)
         if answer is not None:
             return answer
-    return proceed()
+    return carry_out()
 
 
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.errors import ServiceUnavailable
+from domain.errors import ServiceUnavailable, WriteOutcomeUnknown
 from domain.job import Job
 
 START = datetime(2026, 11, 26, 3, 15, 0, 123000, tzinfo=UTC)
@@ -32,6 +32,22 @@ class SteppingClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment
+
+
+class FakeMonotonic:
+    """A monotonic clock that moves only when told: a slow fake endpoint advances it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
 
 
 class SeededEntropy:
@@ -93,40 +109,26 @@ class UndeletableBlobStore(MemoryBlobStore):
         raise RuntimeError("delete refused")
 
 
-class LostAnswerJobStore(MemoryJobStore):
-    """Carries out a new job's write, then reports it as unavailable: a timeout whose request
-    landed, as seen once botocore's retries are spent."""
-
-    def add(self, job: Job) -> None:
-        super().add(job)
-        raise ServiceUnavailable("job store timed out")
-
-    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
-        super().add_job_from_upload(job, upload_id)
-        raise ServiceUnavailable("job store timed out")
-
-
-class DarkJobStore(MemoryJobStore):
-    """Goes dark during a new job's write: the write's outcome and the read after it both
-    fail, so whether the job exists cannot be known."""
+class UnknownOutcomeJobStore(MemoryJobStore):
+    """A store that cannot tell whether a new job was written: the write times out, and so
+    does the read that would tell. ``lands`` says what really happened."""
 
     def __init__(self, lands: bool) -> None:
         super().__init__()
         self._lands = lands
-        self.dark = False
         self.attempted: list[Job] = []
 
     def add(self, job: Job) -> None:
         self.attempted.append(job)
         if self._lands:
             super().add(job)
-        self.dark = True
-        raise ServiceUnavailable("job store timed out")
+        raise WriteOutcomeUnknown("job store timed out")
 
-    def get(self, job_id: str) -> Job:
-        if self.dark:
-            raise ServiceUnavailable("job store down")
-        return super().get(job_id)
+    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
+        self.attempted.append(job)
+        if self._lands:
+            super().add_job_from_upload(job, upload_id)
+        raise WriteOutcomeUnknown("job store timed out")
 
 
 class SwappingBlobStore(MemoryBlobStore):

@@ -21,7 +21,7 @@ from tests.aws import moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.faults import LostAnswer
+from tests.faults import LOST, TIMEOUT, LostAnswer, Slow
 from tests.http.clients import CLIENTS, Client
 from tests.http.conftest import SETTINGS
 
@@ -113,3 +113,50 @@ def test_feedback_whose_transaction_landed_is_recorded_once(
     assert lost.lost == 1
     assert answer.status == 201, answer.body
     assert [entry.rating for entry in service.list_feedback(job.job_id)] == [4]
+
+
+# -- every attempt times out: the write is read back before its blob is touched -------------
+
+
+def _job_blobs(blobs: S3BlobStore) -> list[str]:
+    listed = blobs.client.list_objects_v2(Bucket=blobs.bucket, Prefix="blueprints/")
+    return [str(item["Key"]) for item in listed.get("Contents", [])]
+
+
+def test_a_create_whose_first_attempt_landed_and_every_answer_was_lost(
+    client: Client, stores: Any
+) -> None:
+    jobs, blobs = stores
+    slow = Slow([LOST, TIMEOUT, TIMEOUT]).install(jobs.client, "PutItem")
+    created = client.request(
+        "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert slow.calls == 3  # botocore's three attempts, all unanswered
+    assert created.status == 201, created.body
+    assert _job_blobs(blobs) == [created.data["blueprint_s3_key"]]
+
+
+def test_a_create_that_never_landed_removes_its_blob(client: Client, stores: Any) -> None:
+    jobs, blobs = stores
+    Slow([TIMEOUT]).install(jobs.client, "PutItem")
+    created = client.request(
+        "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert created.status == 503, created.body
+    assert _job_blobs(blobs) == []
+
+
+def test_a_blob_is_kept_when_the_jobs_write_cannot_be_settled(client: Client, stores: Any) -> None:
+    jobs, blobs = stores
+    Slow([LOST, TIMEOUT, TIMEOUT], times=3).install(jobs.client, "PutItem")
+    dark = Slow([TIMEOUT]).install(jobs.client, "GetItem")  # the read that would tell
+    created = client.request(
+        "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert created.status == 503, created.body
+    (kept,) = _job_blobs(blobs)  # its job exists: deleting the blob would break it
+    dark.stop()
+    job_id = kept.split("/")[1]
+    assert jobs.client.get_item(
+        TableName=jobs.table, Key={"pk": {"S": job_id}, "sk": {"S": "JOB"}}
+    )["Item"]

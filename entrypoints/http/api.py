@@ -27,6 +27,7 @@ from domain.blueprint import (
     format_from_name,
 )
 from domain.errors import (
+    DeadlineExceeded,
     DomainError,
     FileTooLarge,
     InvalidRequest,
@@ -35,6 +36,8 @@ from domain.errors import (
 from domain.job import Job
 from domain.service import JobService, Origin
 from domain.timestamps import format_timestamp
+from entrypoints import deadline
+from entrypoints.deadline import Monotonic
 from entrypoints.http import openapi
 from entrypoints.http.errors import (
     STATUS_BY_CODE,
@@ -105,8 +108,13 @@ class Api:
         *,
         idempotency: IdempotencyStore | None = None,
         clock: Clock | None = None,
+        monotonic: Monotonic | None = None,
     ) -> None:
         self._service = service
+        # Each request is bounded by the configured budget, and by the platform's limit if
+        # nearer; ``monotonic`` times it.
+        self._budget = settings.request_budget_seconds
+        self._monotonic = monotonic or time.monotonic
         if idempotency is None or clock is None:
             # Defaults for a standalone Api (tests, tools); the composition root passes both.
             from adapters.memory import MemoryIdempotencyStore
@@ -141,6 +149,10 @@ class Api:
         exchange = _Exchange(request_id, correlation_id)
         context = {"request_id": request_id, "correlation_id": correlation_id}
         context.update(request.platform_ids)
+        budget = request.budget_seconds
+        if budget is None or budget > self._budget:
+            budget = self._budget
+        deadline_token = deadline.start(budget, self._monotonic)
         token = open_context(context)
         try:
             try:
@@ -168,6 +180,7 @@ class Api:
                 )
         finally:
             close_context(token)
+            deadline.finish(deadline_token)
         return response
 
     def _dispatch(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
@@ -219,7 +232,10 @@ class Api:
         headers = list(error.headers.items()) if isinstance(error, HttpProblem) else []
         message, details = error.message, error.details
         if isinstance(error, ServiceUnavailable):
-            log.warning("backing store unavailable: %s", error.message)
+            if isinstance(error, DeadlineExceeded):
+                log.warning("request out of time: %s", error.message)
+            else:
+                log.warning("backing store unavailable: %s", error.message)
             headers.append(("Retry-After", str(error.retry_after)))
             message, details = _UNAVAILABLE_MESSAGE, {}
         else:

@@ -4,25 +4,29 @@ The first request under a key claims it, runs, and stores its 2xx response with 
 of the request (a SHA-256 of method, route, media type and body: the body itself is never
 kept). A retry with the same fingerprint gets that response again, marked
 ``Idempotent-Replayed: true``; a different request under the key gets 422; a retry while the
-first still runs gets 409. Anything but a 2xx releases the key.
+first still runs gets 409. Anything but a 2xx releases the key, and so does a claim whose
+answer never came (it may have been written all the same).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 from attrs import evolve
 
-from domain.errors import DomainError, InvalidRequest
+from domain.errors import DomainError, InvalidRequest, ServiceUnavailable
 from domain.idempotency import IdempotencyRecord, RecordState
 from entrypoints.http.errors import HttpProblem
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
 from ports.idempotency import IdempotencyStore
 from ports.system import Clock
+
+log = logging.getLogger("blueprint_jobs.idempotency")
 
 HEADER = "idempotency-key"
 _REPLAYED_HEADERS = ("content-type", "cache-control", "etag", "location")
@@ -91,20 +95,35 @@ class Idempotency:
         reader = _HashingReader(request.body, digest)
         token = secrets.token_hex(16)
         claim = IdempotencyRecord.claim(scope, token, self._clock.now())
-        existing = self._store.claim(claim, self._clock.now())
+        try:
+            existing = self._store.claim(claim, self._clock.now())
+        except ServiceUnavailable:
+            # The claim may have been written though its answer never came (a timeout, or a
+            # request that ran out of time before a retry): let it go, or it would hold the
+            # key until its lease ran out.
+            self._release(scope, token)
+            raise
         if existing is not None:
             return self._answer_retry(existing, reader, digest)
         try:
             response = handler(_with_body(request, reader))
         except BaseException:
-            self._store.release(scope, token)
+            self._release(scope, token)
             raise
         if not 200 <= response.status < 300:
-            self._store.release(scope, token)
+            self._release(scope, token)
             return response
         reader.drain()  # the fingerprint covers the whole body, read or not
         self._store.complete(claim.completed(digest.hexdigest(), _encode(response)))
         return response
+
+    def _release(self, scope: str, token: str) -> None:
+        """Let the key go. If even that fails, the request still answers as it would have
+        (the error it met, or its refusal): the claim's lease frees the key later."""
+        try:
+            self._store.release(scope, token)
+        except Exception:
+            log.exception("could not release an idempotency key")
 
     def _answer_retry(
         self, existing: IdempotencyRecord, reader: _HashingReader, digest: Any

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -68,12 +70,17 @@ class FalconClient:
     settings: Settings
     clock: Clock | None = None
     idempotency: IdempotencyStore | None = None
+    monotonic: Callable[[], float] | None = None
     kind: str = "falcon"
     _client: falcon.testing.TestClient = field(init=False)
 
     def __post_init__(self) -> None:
         app = create_app(
-            self.service, self.settings, idempotency=self.idempotency, clock=self.clock
+            self.service,
+            self.settings,
+            idempotency=self.idempotency,
+            clock=self.clock,
+            monotonic=self.monotonic,
         )
         self._client = falcon.testing.TestClient(app)
 
@@ -104,10 +111,19 @@ class LambdaClient:
     settings: Settings
     clock: Clock | None = None
     idempotency: IdempotencyStore | None = None
+    monotonic: Callable[[], float] | None = None
+    # The function's timeout (template.yaml): each invocation has this long from its start.
+    timeout_seconds: float = 29.0
     kind: str = "lambda"
 
     def __post_init__(self) -> None:
-        api = Api(self.service, self.settings, idempotency=self.idempotency, clock=self.clock)
+        api = Api(
+            self.service,
+            self.settings,
+            idempotency=self.idempotency,
+            clock=self.clock,
+            monotonic=self.monotonic,
+        )
         self._handler = lambda_api.make_handler(api)
 
     def request(
@@ -119,7 +135,16 @@ class LambdaClient:
         body: bytes | None = None,
         json_body: Any = None,
     ) -> Reply:
-        return invoke(self._handler, method, path, headers=headers, body=body, json_body=json_body)
+        context = FakeLambdaContext(self.monotonic or time.monotonic, self.timeout_seconds)
+        return invoke(
+            self._handler,
+            method,
+            path,
+            headers=headers,
+            body=body,
+            json_body=json_body,
+            context=context,
+        )
 
 
 def invoke(
@@ -130,11 +155,12 @@ def invoke(
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
     json_body: Any = None,
+    context: Any = None,
 ) -> Reply:
     """One request as API Gateway gives it to a Lambda handler, and the handler's answer."""
     headers, data = _prepare(headers, body, json_body)
     event = api_gateway_event(method, path, headers, data)
-    result = handler(event, FakeLambdaContext())
+    result = handler(event, context or FakeLambdaContext())
     assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
     raw = result["body"]
     body_bytes = base64.b64decode(raw) if result["isBase64Encoded"] else raw.encode()
@@ -146,9 +172,20 @@ def invoke(
 
 
 class FakeLambdaContext:
+    """The Lambda context an invocation gets: its time runs on ``monotonic``."""
+
     aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
     function_name = "blueprint-jobs"
     memory_limit_in_mb = 512
+
+    def __init__(
+        self, monotonic: Callable[[], float] = time.monotonic, timeout_seconds: float = 29.0
+    ) -> None:
+        self._monotonic = monotonic
+        self._ends = monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - self._monotonic()) * 1000))
 
 
 def api_gateway_event(

@@ -11,12 +11,14 @@ import pytest
 from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
 from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 from adapters.s3 import S3BlobStore
+from domain.errors import ServiceUnavailable
 from domain.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord
 from domain.service import JobService
 from entrypoints.http.idempotency import parse_key, scope_of
-from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
+from tests.aws import BUCKET, FAULTS, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import jpeg, png
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.faults import LOST, Fault, Slow
 from tests.http.clients import CLIENTS, Client, Reply
 from tests.http.conftest import SETTINGS
 from tests.http.test_contract import assert_error
@@ -204,3 +206,57 @@ def test_sixteen_identical_requests_at_once_make_one_job(
     assert len({r.body for r in created}) == 1
     assert all(r.json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE" for r in in_use)
     assert _count(jobs, blobs) == (1, 1)
+
+
+# -- a claim whose answer was lost -----------------------------------------------------------
+
+
+@pytest.fixture
+def on_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoDBJobStore, Any]]:
+    with moto_in_process(monkeypatch):
+        jobs = new_job_store()
+        yield jobs, new_blob_store()
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+def test_a_claim_retried_after_its_answer_was_lost_is_ours(
+    on_dynamodb: tuple[DynamoDBJobStore, Any], entrypoint: str
+) -> None:
+    """The claim is written but its answer never comes; botocore retries the write, which
+    now finds a claim in the way: this request's own."""
+    jobs, blobs = on_dynamodb
+    lost = Slow([LOST], times=1).install(jobs.client, "PutItem")
+    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    first = post(client)
+    assert lost.calls == 1
+    assert first.status == 201, first.body
+    assert post(client).headers["idempotent-replayed"] == "true"
+
+
+@pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
+def test_a_claim_that_failed_after_it_was_written_is_released(
+    on_dynamodb: tuple[DynamoDBJobStore, Any], entrypoint: str
+) -> None:
+    jobs, blobs = on_dynamodb
+    Slow([LOST], times=1).install(jobs.client, "PutItem")
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "PutItem")
+    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
+    FAULTS.clear()
+    assert post(client).status == 201  # not 409: the claim written was let go
+
+
+class UnreleasableStore(MemoryIdempotencyStore):
+    def release(self, scope: str, token: str) -> None:
+        raise ServiceUnavailable("the table is down")
+
+
+def test_a_failed_release_does_not_change_the_answer(
+    service: JobService, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = CLIENTS["lambda"](service, SETTINGS, None, UnreleasableStore())
+    refused = post(client, b"not a blueprint")
+    assert_error(refused, 400, "INVALID_FILE_FORMAT")  # the refusal, not the release's 503
+    assert "could not release an idempotency key" in caplog.text

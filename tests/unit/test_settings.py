@@ -68,3 +68,32 @@ def test_cli_reports_configuration_errors(
     monkeypatch.setenv("BLUEPRINT_JOBS_LOG_LEVEL", "LOUD")
     assert cli.main(["serve", "--port", "0"]) == 2
     assert "BLUEPRINT_JOBS_LOG_LEVEL" in capsys.readouterr().err
+
+
+def test_the_request_budget() -> None:
+    assert Settings.from_env({}).request_budget_seconds == 29.0
+    assert Settings.from_env({}, profile="lambda").request_budget_seconds == 29.0
+    env = {"BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS": "12.5"}
+    assert Settings.from_env(env).request_budget_seconds == 12.5
+
+
+@pytest.mark.parametrize("value", ["soon", "", "0", "-3", "inf", "nan"])
+def test_a_bad_request_budget_is_refused(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS"):
+        Settings.from_env({"BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS": value})
+
+
+def test_serve_takes_a_request_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Settings] = []
+    monkeypatch.setattr(cli, "serve", lambda host, port, settings, threads: served.append(settings))
+    monkeypatch.setenv("BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS", "20")
+    assert cli.main(["serve", "--request-budget", "15"]) == 0
+    assert cli.main(["serve"]) == 0
+    assert [s.request_budget_seconds for s in served] == [15.0, 20.0]
+
+
+def test_aws_storage_needs_a_budget_with_room_for_the_reserve() -> None:
+    from entrypoints.aws import aws_components
+
+    with pytest.raises(ConfigurationError, match="at least 11"):
+        aws_components(Settings(storage="aws", request_budget_seconds=10.0))
