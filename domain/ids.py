@@ -68,6 +68,15 @@ def new_request_id(now: datetime, random_bytes: bytes) -> str:
     )
 
 
+# How much of a client's invalid id or path an answer or a log line repeats.
+ECHO_CHARS = 64
+
+
+def echo(value: str) -> str:
+    """What of a client's invalid id, path or name may be repeated back: a short prefix."""
+    return value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "..."
+
+
 def is_job_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and JOB_ID.fullmatch(value) is not None
 

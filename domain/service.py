@@ -395,7 +395,8 @@ class JobService:
 def _check_job_id(job_id: str) -> None:
     if not ids.is_job_id(job_id):
         raise InvalidJobId(
-            "A job id is 'job_' followed by 26 lowercase ULID characters.", job_id=job_id
+            "A job id is 'job_' followed by 26 lowercase ULID characters.",
+            job_id=ids.echo(job_id),
         )
 
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import binascii
 import io
+import json
+import logging
 import os
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from entrypoints.http.api import Api
+from domain import ids
+from entrypoints.http.api import INTERNAL_MESSAGE, Api
 from entrypoints.http.messages import HttpRequest, HttpResponse
+from entrypoints.http.routes import DEFAULT_VERSION
+
+log = logging.getLogger("blueprint_jobs.lambda")
 
 Event = Mapping[str, Any]
 LambdaHandler = Callable[[Event, Any], dict[str, Any]]
@@ -23,16 +30,28 @@ LambdaHandler = Callable[[Event, Any], dict[str, Any]]
 ANSWER_MARGIN_SECONDS = 1.0
 
 
-def to_request(event: Event, context: Any = None) -> HttpRequest:
-    request_context = event.get("requestContext") or {}
-    http = request_context.get("http") or {}
-    # Payload 2.0 headers are lower-case already; lowering again costs little and is safe.
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    if event.get("cookies"):
-        headers["cookie"] = "; ".join(event["cookies"])
-    raw = event.get("body") or ""
-    # a2b_base64 takes the ASCII str as it is; b64decode would first copy it into bytes.
-    body = binascii.a2b_base64(raw) if event.get("isBase64Encoded") else raw.encode()
+def to_request(event: object, context: Any = None) -> HttpRequest:
+    """The request an event carries. Total: a part that API Gateway would never send as it is
+    (a body that is not base64, headers that are not an object, no event at all) makes the
+    request ``malformed``, which the ``Api`` answers with 400 in the envelope."""
+    problems: list[str] = []
+    if not isinstance(event, Mapping):
+        problems.append("The event is not an API Gateway HTTP API event.")
+        event = {}
+    request_context = _part(event, "requestContext", problems)
+    http = _part(request_context, "http", problems)
+    headers = {
+        # Payload 2.0 headers are lower-case already; lowering again costs little and is safe.
+        str(k).lower(): str(v)
+        for k, v in _part(event, "headers", problems).items()
+    }
+    cookies = event.get("cookies")
+    if cookies:
+        if isinstance(cookies, list) and all(isinstance(c, str) for c in cookies):
+            headers["cookie"] = "; ".join(cookies)
+        else:
+            problems.append("The event's cookies are not a list of strings.")
+    body = _body(event, problems)
     platform_ids = {}
     apigw_id = request_context.get("requestId")
     if apigw_id:
@@ -40,45 +59,121 @@ def to_request(event: Event, context: Any = None) -> HttpRequest:
     lambda_id = getattr(context, "aws_request_id", None)
     if lambda_id:
         platform_ids["lambda_request_id"] = str(lambda_id)
-    path = str(event.get("rawPath") or http.get("path") or "/")
+    path = _text(event.get("rawPath") or http.get("path") or "/", "/", "path", problems)
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     return HttpRequest(
-        method=str(http.get("method", "GET")),
+        method=_text(http.get("method", "GET"), "GET", "method", problems),
         path=unquote(path) if "%" in path else path,
-        query=str(event.get("rawQueryString") or ""),
+        query=_text(event.get("rawQueryString") or "", "", "query", problems),
         headers=headers,
         body=io.BytesIO(body),
         content_length=len(body),
-        host=headers.get("host") or request_context.get("domainName"),
+        host=headers.get("host") or _domain_name(request_context),
         scheme=headers.get("x-forwarded-proto", "https"),
         platform_ids=platform_ids,
         body_bytes=body,
         budget_seconds=remaining_ms() / 1000 - ANSWER_MARGIN_SECONDS if remaining_ms else None,
+        malformed=problems[0] if problems else None,
     )
 
 
-def to_result(response: HttpResponse) -> dict[str, Any]:
+def _part(container: Mapping[str, Any], name: str, problems: list[str]) -> Mapping[str, Any]:
+    value = container.get(name)
+    if isinstance(value, Mapping):
+        return value
+    if value is not None:
+        problems.append(f"The event's {name} is not an object.")
+    return {}
+
+
+def _text(
+    value: Any, default: str | None, name: str = "", problems: list[str] | None = None
+) -> Any:
+    if isinstance(value, str):
+        return value
+    if value is not None and problems is not None:
+        problems.append(f"The event's {name} is not a string.")
+    return default
+
+
+def _domain_name(request_context: Mapping[str, Any]) -> str | None:
+    name = request_context.get("domainName")
+    return name if isinstance(name, str) else None
+
+
+def _body(event: Mapping[str, Any], problems: list[str]) -> bytes:
+    raw = event.get("body")
+    if raw is None or raw == "":
+        return b""
+    if not isinstance(raw, str):
+        problems.append("The event's body is not a string.")
+        return b""
+    try:
+        if event.get("isBase64Encoded"):
+            # a2b_base64 takes the ASCII str as it is; b64decode would first copy it to bytes.
+            return binascii.a2b_base64(raw, strict_mode=True)
+        return raw.encode()
+    except (binascii.Error, ValueError):  # not base64, or not ASCII at all
+        problems.append("The body is not valid base64.")
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text
+        problems.append("The body is not valid text.")
+    return b""
+
+
+def to_result(response: HttpResponse, *, head: bool = False) -> dict[str, Any]:
+    """The response as API Gateway takes it; for HEAD, the headers of GET and no body."""
     headers: dict[str, str] = {}
     for name, value in response.headers:
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    if head:
+        headers["Content-Length"] = str(len(response.body))
     return {
         "statusCode": response.status,
         "headers": headers,
-        "body": response.body.decode(),
+        "body": "" if head else response.body.decode(),
         "isBase64Encoded": False,
     }
 
 
 def make_handler(api: Api | Callable[[], Api]) -> LambdaHandler:
-    """A handler around an ``Api``, or around a factory called on the first event."""
+    """A handler around an ``Api``, or around a factory called on the first event.
+
+    It always returns a response: whatever fails outside the ``Api`` (its construction, say,
+    with a setting it cannot run with) is logged and answered 500 in the envelope."""
     built: list[Api] = [api] if isinstance(api, Api) else []
 
     def handle(event: Event, context: Any = None) -> dict[str, Any]:
-        if not built:
-            built.append(api())  # type: ignore[operator]
-        return to_result(built[0].handle(to_request(event, context)))
+        try:
+            if not built:
+                built.append(api())  # type: ignore[operator]
+            request = to_request(event, context)
+            return to_result(built[0].handle(request), head=request.method.upper() == "HEAD")
+        except Exception:
+            log.exception("the Lambda handler failed outside the API")
+            return _internal_error()
 
     return handle
+
+
+def _internal_error() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    request_id = ids.new_request_id(now, os.urandom(ids.REQUEST_RANDOM_BYTES))
+    body = {
+        "status": "error",
+        "error": {"code": "INTERNAL_ERROR", "message": INTERNAL_MESSAGE, "details": {}},
+        "meta": {"request_id": request_id, "api_version": DEFAULT_VERSION},
+    }
+    return {
+        "statusCode": 500,
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Request-ID": request_id,
+        },
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
 
 
 def _production_api() -> Api:

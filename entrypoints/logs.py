@@ -15,8 +15,10 @@ from typing import Any, TextIO
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("blueprint_jobs_log_context", default=None)
 
-# One encoder for every line: json.dumps with options builds a new one each call.
-_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+# One encoder for every line: json.dumps with options builds a new one each call. ASCII only:
+# a line stays one line for every reader (U+2028, U+2029 and U+0085 are line breaks to some),
+# and a lone surrogate a client sent is escaped, not a write that fails.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=True)
 # Fields a call may pass through ``extra=``; anything else on a record is ignored.
 EXTRA_FIELDS = (
     "method",

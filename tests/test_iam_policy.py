@@ -159,7 +159,7 @@ def test_the_policy_grants_what_the_function_calls_and_nothing_more(
 
 def test_the_workload_requests_every_route(recording: Recording) -> None:
     """A route added without a step here could call what nobody checked."""
-    every = {(route.name, method) for route in routes.ROUTES for method in route.methods}
+    every = {(route.name, method) for route in routes.ROUTES for method in route.accepts}
     assert recording.requested == every
 
 

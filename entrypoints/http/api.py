@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin
 
 from domain import ids
 from domain.blueprint import (
@@ -46,6 +46,7 @@ from entrypoints.http.errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     RouteNotFound,
+    UnsupportedApiVersion,
     UnsupportedMediaType,
 )
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -53,7 +54,15 @@ from entrypoints.http.idempotency import Idempotency
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
 from entrypoints.http.multipart import FormReader, boundary_of
 from entrypoints.http.representations import JOB_REPRESENTATIONS, feedback
-from entrypoints.http.routes import DEFAULT_VERSION, JOBS, LOCAL_UPLOADS, UPLOADS, Match
+from entrypoints.http.routes import (
+    ANY_ROUTE_HEADERS,
+    ANY_ROUTE_METHODS,
+    DEFAULT_VERSION,
+    JOBS,
+    LOCAL_UPLOADS,
+    UPLOADS,
+    Match,
+)
 from entrypoints.http.routes import match as match_route
 from entrypoints.logs import bind, close_context, open_context
 from entrypoints.settings import Settings
@@ -69,19 +78,21 @@ MAX_SMALL_JSON_BYTES = 64 * 1024
 MAX_BASE64_JSON_BYTES = 4 * math.ceil(MAX_BLUEPRINT_BYTES / 3) + 4096
 
 EXPOSED_HEADERS = "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed"
-ALLOWED_REQUEST_HEADERS = (
-    "Content-Type, Authorization, X-Api-Key, X-Correlation-ID, Idempotency-Key, If-Match"
-)
 PREFLIGHT_MAX_AGE = "600"
+# On every response: a client must never guess a type other than the one declared.
+_NOSNIFF = ("X-Content-Type-Options", "nosniff")
+
 _NO_CORS = (("Vary", "Origin"),)
 # A strong ETag of ours, '"3"'; the bare version, 3, is taken too (a common client slip).
 _ETAG = re.compile(r'"(\d{1,18})"|(\d{1,18})')
 IDEMPOTENT_ROUTES = (JOBS, UPLOADS)
 JOB_CACHE_ENTRIES = 1024
 _JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+# A job may be revalidated (If-None-Match, 304), which no-store forbids (RFC 9111).
+_JOB_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-cache")]
 # Bytes of no declared format: the file's signature decides, as it does for every upload.
 RAW_BYTES = "application/octet-stream"
-_INTERNAL_MESSAGE = "An internal error occurred. Quote the request id when reporting it."
+INTERNAL_MESSAGE = "An internal error occurred. Quote the request id when reporting it."
 _UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a short wait."
 
 
@@ -147,7 +158,7 @@ class Api:
         offered = request.header("x-correlation-id")
         correlation_id = offered if ids.is_correlation_id(offered) else request_id
         exchange = _Exchange(request_id, correlation_id)
-        context = {"request_id": request_id, "correlation_id": correlation_id}
+        context: dict[str, Any] = {"request_id": request_id, "correlation_id": correlation_id}
         context.update(request.platform_ids)
         budget = request.budget_seconds
         if budget is None or budget > self._budget:
@@ -156,14 +167,17 @@ class Api:
         token = open_context(context)
         try:
             try:
+                if request.malformed is not None:
+                    raise InvalidRequest(request.malformed, field="request")
                 response = self._dispatch(request, exchange)
             except DomainError as error:
                 response = self._error_response(error, exchange)
             except Exception:
                 log.exception("unhandled error while serving the request")
-                response = self._error_body(500, "INTERNAL_ERROR", _INTERNAL_MESSAGE, {}, exchange)
+                response = self._error_body(500, "INTERNAL_ERROR", INTERNAL_MESSAGE, {}, exchange)
             response.headers.append(("X-Request-ID", request_id))
             response.headers.append(("X-Correlation-ID", correlation_id))
+            response.headers.append(_NOSNIFF)
             response.headers.extend(self._cors_headers(request.header("origin")))
             if access_log.isEnabledFor(logging.INFO):  # no fields built for a line not written
                 access_log.info(
@@ -171,7 +185,7 @@ class Api:
                     extra={
                         "method": request.method,
                         "route": exchange.match.route.template if exchange.match else None,
-                        "path": request.path,
+                        "path": ids.echo(request.path),
                         "status": response.status,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                         "api_version": exchange.version,
@@ -184,20 +198,27 @@ class Api:
         return response
 
     def _dispatch(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
-        found = match_route(request.path)
-        if found.route is LOCAL_UPLOADS and not self._service.receives_uploads:
-            raise RouteNotFound("No resource at this path.", path=request.path)
+        method = request.method.upper()
+        try:
+            found = match_route(request.path)
+            if found.route is LOCAL_UPLOADS and not self._service.receives_uploads:
+                raise RouteNotFound("No resource at this path.", path=ids.echo(request.path))
+        except (RouteNotFound, UnsupportedApiVersion):
+            if method == "OPTIONS" and request.header("access-control-request-method"):
+                # Answered, so that the browser sends the real request and shows its 404.
+                return self._preflight(request, ANY_ROUTE_METHODS, ANY_ROUTE_HEADERS)
+            raise
         exchange.match = found
         exchange.version = found.version
-        if found.job_id is not None:
+        if found.job_id is not None and ids.is_job_id(found.job_id):
             bind(job_id=found.job_id)
-        method = request.method.upper()
         if method == "OPTIONS":
             return self._options(request, found)
-        handler = self._handlers.get((found.route.name, method))
+        # HEAD is GET without a body (RFC 9110): the entrypoints leave the body out.
+        handler = self._handlers.get((found.route.name, "GET" if method == "HEAD" else method))
         if handler is None:
             raise MethodNotAllowed(
-                f"{method} is not allowed here.",
+                f"{ids.echo(method)} is not allowed here.",
                 headers={"Allow": found.route.allow},
                 allowed_methods=[*found.route.methods, "OPTIONS"],
             )
@@ -228,7 +249,7 @@ class Api:
         status = STATUS_BY_CODE.get(error.code)
         if status is None or status == 500:
             log.error("domain error with no HTTP meaning: %s", error.code, exc_info=error)
-            return self._error_body(500, "INTERNAL_ERROR", _INTERNAL_MESSAGE, {}, exchange)
+            return self._error_body(500, "INTERNAL_ERROR", INTERNAL_MESSAGE, {}, exchange)
         headers = list(error.headers.items()) if isinstance(error, HttpProblem) else []
         message, details = error.message, error.details
         if isinstance(error, ServiceUnavailable):
@@ -259,8 +280,15 @@ class Api:
         return HttpResponse(status, [*_JSON_HEADERS, *(headers or [])], _encode(body))
 
     def _job_response(
-        self, status: int, job: Job, exchange: _Exchange, *, created: bool = False
+        self,
+        status: int,
+        job: Job,
+        exchange: _Exchange,
+        *,
+        created: bool = False,
+        revalidated: bool = False,
     ) -> HttpResponse:
+        """``revalidated``: the answer to a GET, which a client may revalidate (304)."""
         headers = [("ETag", _etag(job))]
         if created:
             headers.append(("Location", f"/api/{exchange.version}/jobs/{job.job_id}"))
@@ -271,7 +299,9 @@ class Api:
             + _meta(exchange)
             + b"}"
         )
-        return HttpResponse(status, [*_JSON_HEADERS, *headers], body)
+        return HttpResponse(
+            status, [*(_JOB_HEADERS if revalidated else _JSON_HEADERS), *headers], body
+        )
 
     def _job_json(self, job: Job, version: str) -> bytes:
         """A job's representation, encoded once per job version: clients poll a job while the
@@ -305,18 +335,22 @@ class Api:
         )
 
     def _options(self, request: HttpRequest, found: Match) -> HttpResponse:
-        origin = request.header("origin")
         if request.header("access-control-request-method") is None:
             return HttpResponse(204, [("Allow", found.route.allow)])
+        headers = ", ".join(found.route.request_headers())
+        return self._preflight(request, found.route.allow, headers)
+
+    def _preflight(self, request: HttpRequest, methods: str, headers: str) -> HttpResponse:
+        origin = request.header("origin")
         if not self._origin_allowed(origin):
             raise CorsOriginNotAllowed(
-                "This origin may not call the API from a browser.", origin=origin
+                "This origin may not call the API from a browser.", origin=ids.echo(origin or "")
             )
         return HttpResponse(
             204,
             [
-                ("Access-Control-Allow-Methods", found.route.allow),
-                ("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS),
+                ("Access-Control-Allow-Methods", methods),
+                ("Access-Control-Allow-Headers", headers),
                 ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
             ],
         )
@@ -409,8 +443,8 @@ class Api:
     def _get_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
         job = self._service.get_job(_job_id(exchange))
         if _none_match(request.header("if-none-match"), job):
-            return HttpResponse(304, [("ETag", _etag(job)), ("Cache-Control", "no-store")])
-        return self._job_response(200, job, exchange)
+            return HttpResponse(304, [("ETag", _etag(job)), ("Cache-Control", "no-cache")])
+        return self._job_response(200, job, exchange, revalidated=True)
 
     def _cancel_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
         expected = _expected_version(request.header("if-match"))
@@ -437,8 +471,15 @@ class Api:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
 def _encode(body: Any) -> bytes:
-    return _ENCODER.encode(body).encode()
+    text = _ENCODER.encode(body)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate a client sent (a JSON key, say): escaped
+        return _ASCII_ENCODER.encode(body).encode()
 
 
 def _meta(exchange: _Exchange) -> bytes:
@@ -461,9 +502,18 @@ def _media_type(request: HttpRequest) -> str:
 
 
 def _cache_allowed(request: HttpRequest) -> bool:
-    """``Cache-Control: no-cache`` asks for a fresh detection, not a cached result."""
-    directives = (request.header("cache-control") or "").lower().replace(" ", "").split(",")
-    return "no-cache" not in directives and "no-store" not in directives
+    """``?fresh=true`` asks for a fresh detection, not a cached result.
+
+    Not ``Cache-Control``: browsers and proxies add it on their own (Chrome's "Disable cache",
+    ``fetch(..., {cache: "reload"})``), and it speaks of HTTP caches, not of detections."""
+    fresh = parse_qs(request.query, keep_blank_values=True).get("fresh")
+    if fresh is None:
+        return True
+    if fresh in (["true"], ["1"]):
+        return False
+    if fresh in (["false"], ["0"]):
+        return True
+    raise InvalidRequest("fresh is true or false.", field="fresh")
 
 
 def _require_json(request: HttpRequest) -> None:
@@ -522,6 +572,8 @@ def _read_json(request: HttpRequest, limit: int, *, blueprint: bool = False) -> 
         payload = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("The body is not valid JSON.", field="body") from None
+    except RecursionError:
+        raise InvalidRequest("The body's JSON is nested too deeply.", field="body") from None
     if not isinstance(payload, dict):
         raise InvalidRequest("The body must be a JSON object.", field="body")
     return payload
@@ -530,7 +582,7 @@ def _read_json(request: HttpRequest, limit: int, *, blueprint: bool = False) -> 
 def _only_fields(payload: dict[str, Any], allowed: set[str]) -> None:
     for name in payload:
         if name not in allowed:
-            raise InvalidRequest(f"Unknown field {name!r}.", field=name)
+            raise InvalidRequest(f"Unknown field {ids.echo(name)!r}.", field=ids.echo(name))
 
 
 def _inline_blueprint(payload: dict[str, Any]) -> tuple[list[bytes], BlueprintFormat | None]:

@@ -1,7 +1,7 @@
 """``Idempotency-Key`` (IETF httpapi idempotency-key draft) for the POSTs that create things.
 
 The first request under a key claims it, runs, and stores its 2xx response with a fingerprint
-of the request (a SHA-256 of method, route, media type and body: the body itself is never
+of the request (a SHA-256 of method, route, query, media type and body: the body itself is never
 kept). A retry with the same fingerprint gets that response again, marked
 ``Idempotent-Replayed: true``; a different request under the key gets 422; a retry while the
 first still runs gets 409. Anything but a 2xx releases the key, and so does a claim whose
@@ -91,7 +91,9 @@ class Idempotency:
         scope = scope_of(route, version, parse_key(request.header(HEADER) or ""))
         digest = hashlib.sha256()
         media_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
-        digest.update(f"{request.method.upper()}\n{route}\n{version}\n{media_type}\n".encode())
+        # The query is part of the request (``?fresh=true`` asks for another job).
+        head = f"{request.method.upper()}\n{route}\n{version}\n{request.query}\n{media_type}\n"
+        digest.update(head.encode())
         reader = _HashingReader(request.body, digest)
         token = secrets.token_hex(16)
         claim = IdempotencyRecord.claim(scope, token, self._clock.now())

@@ -27,6 +27,9 @@ class HttpRequest:
     # The whole body, when the entrypoint already holds it (a Lambda event): read without
     # copying it through ``body`` in chunks.
     body_bytes: bytes | None = None
+    # Why the entrypoint could not read the request as sent (a broken Lambda event), if so:
+    # answered 400 in the envelope.
+    malformed: str | None = None
     # Seconds the platform leaves this request to answer (a Lambda's remaining time, less a
     # margin); None when the platform sets no limit. The configured budget applies as well.
     budget_seconds: float | None = None

@@ -250,13 +250,14 @@ _IDEMPOTENCY_PARAM = {
     "422; while the first is still running 409. Bare or as a quoted string.",
     "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
 }
-_NO_CACHE_PARAM = {
-    "name": "Cache-Control",
-    "in": "header",
+_FRESH_PARAM = {
+    "name": "fresh",
+    "in": "query",
     "required": False,
-    "description": "`no-cache` asks for a fresh detection even if a completed job already "
-    "processed the same blueprint (the result cache).",
-    "schema": {"type": "string"},
+    "description": "`true` asks for a fresh detection even if a completed job already "
+    "processed the same blueprint (the result cache). `Cache-Control` does not: browsers "
+    "and proxies add it by themselves.",
+    "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
 }
 _JOB_ID_PARAM = {
     "name": "job_id",
@@ -354,7 +355,7 @@ def _paths(version: str) -> dict[str, Any]:
             "post": {
                 "operationId": "createJob",
                 "summary": "Create a job from a blueprint (PNG, JPEG or PDF, at most 50 MiB).",
-                "parameters": [_CORRELATION_PARAM, _IDEMPOTENCY_PARAM, _NO_CACHE_PARAM],
+                "parameters": [_CORRELATION_PARAM, _IDEMPOTENCY_PARAM, _FRESH_PARAM],
                 "requestBody": {
                     "required": True,
                     "content": {

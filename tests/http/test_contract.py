@@ -30,14 +30,17 @@ def create(
     )
 
 
-def assert_envelope(reply: Reply, status: str, version: str = "v1") -> None:
+def assert_envelope(
+    reply: Reply, status: str, version: str = "v1", cache_control: str = "no-store"
+) -> None:
     body = reply.json()
     assert body["status"] == status
     assert body["meta"]["api_version"] == version
     assert REQUEST_ID.fullmatch(body["meta"]["request_id"])
     assert reply.headers["x-request-id"] == body["meta"]["request_id"]
     assert reply.headers["content-type"] == "application/json"
-    assert reply.headers["cache-control"] == "no-store"
+    assert reply.headers["cache-control"] == cache_control
+    assert reply.headers["x-content-type-options"] == "nosniff"
 
 
 def assert_error(reply: Reply, status: int, code: str) -> dict[str, object]:
@@ -198,7 +201,8 @@ def test_get_returns_the_job_with_its_etag(client: Client) -> None:
     created = create(client).data
     reply = client.request("GET", f"/api/v1/jobs/{created['job_id']}")
     assert reply.status == 200
-    assert_envelope(reply, "success")
+    # no-cache, not no-store: a client may keep the job and revalidate it (If-None-Match).
+    assert_envelope(reply, "success", cache_control="no-cache")
     assert reply.data == created
     assert reply.headers["etag"] == '"1"'
 
@@ -391,9 +395,9 @@ def test_unknown_paths(client: Client, path: str) -> None:
     ("method", "path", "allow"),
     [
         ("GET", "/api/v1/jobs", "POST, OPTIONS"),
-        ("PUT", f"/api/v1/jobs/{UNKNOWN}", "GET, DELETE, OPTIONS"),
+        ("PUT", f"/api/v1/jobs/{UNKNOWN}", "GET, HEAD, DELETE, OPTIONS"),
         ("GET", f"/api/v1/jobs/{UNKNOWN}/feedback", "POST, OPTIONS"),
-        ("POST", "/health", "GET, OPTIONS"),
+        ("POST", "/health", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_method_not_allowed_names_the_allowed_ones(
@@ -402,6 +406,35 @@ def test_method_not_allowed_names_the_allowed_ones(
     reply = client.request(method, path)
     assert_error(reply, 405, "METHOD_NOT_ALLOWED")
     assert reply.headers["allow"] == allow
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/health",
+        "/health/ready",
+        "/api/v1/openapi.json",
+        "/api/v2/jobs/{job}",
+        "/api/v1/jobs/{job}",
+    ],
+)
+def test_head_is_get_without_the_body(client: Client, path: str) -> None:
+    path = path.format(job=create(client).data["job_id"])
+    got = client.request("GET", path)
+    head = client.request("HEAD", path)
+    assert (head.status, head.body) == (got.status, b"")
+    volatile = {"x-request-id", "x-correlation-id", "content-length"}
+    assert {k: v for k, v in head.headers.items() if k not in volatile} == {
+        k: v for k, v in got.headers.items() if k not in volatile
+    }
+    if client.kind == "lambda":  # the Falcon client drops Content-Length from both
+        assert head.headers["content-length"] == str(len(got.body))
+
+
+def test_head_of_a_missing_job_is_404_without_a_body(client: Client) -> None:
+    reply = client.request("HEAD", f"/api/v1/jobs/{UNKNOWN}")
+    assert (reply.status, reply.body) == (404, b"")
+    assert reply.headers["content-type"] == "application/json"
 
 
 def test_trailing_slash_is_tolerated(client: Client) -> None:
@@ -479,11 +512,32 @@ def test_preflight_from_an_allowed_origin(client: Client) -> None:
     assert reply.status == 204
     assert reply.body == b""
     assert reply.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    assert reply.headers["access-control-allow-methods"] == "GET, DELETE, OPTIONS"
+    assert reply.headers["access-control-allow-methods"] == "GET, HEAD, DELETE, OPTIONS"
+    # What the job's methods read: If-None-Match to poll with the ETag, If-Match to cancel.
     assert reply.headers["access-control-allow-headers"] == (
-        "Content-Type, Authorization, X-Api-Key, X-Correlation-ID, Idempotency-Key, If-Match"
+        "Authorization, If-Match, If-None-Match, X-Api-Key, X-Correlation-ID"
     )
     assert reply.headers["access-control-max-age"] == "600"
+
+
+@pytest.mark.parametrize(
+    ("path", "needed"),
+    [
+        ("/api/v1/jobs", {"Content-Type", "Idempotency-Key"}),
+        ("/api/v2/uploads", {"Content-Type", "Idempotency-Key"}),
+        (f"/api/v1/jobs/{UNKNOWN}/feedback", {"Content-Type", "If-Match"}),
+    ],
+)
+def test_preflights_allow_what_each_route_reads(
+    client: Client, path: str, needed: set[str]
+) -> None:
+    reply = client.request(
+        "OPTIONS",
+        path,
+        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    allowed = set(reply.headers["access-control-allow-headers"].split(", "))
+    assert needed <= allowed
 
 
 def test_preflight_from_another_origin_is_forbidden(client: Client) -> None:
@@ -496,13 +550,30 @@ def test_preflight_from_another_origin_is_forbidden(client: Client) -> None:
     assert "access-control-allow-origin" not in reply.headers
 
 
-def test_preflight_on_an_unknown_path_is_not_found(client: Client) -> None:
+@pytest.mark.parametrize("path", ["/nope", "/api/v1/jbos", "/api/v9/jobs"])
+def test_a_preflight_to_an_unknown_path_lets_the_real_request_show_its_404(
+    client: Client, path: str
+) -> None:
+    reply = client.request(
+        "OPTIONS",
+        path,
+        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET"},
+    )
+    assert reply.status == 204
+    assert reply.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "GET" in reply.headers["access-control-allow-methods"]
+    real = client.request("GET", path, headers={"Origin": ALLOWED_ORIGIN})
+    assert real.status == 404
+    assert real.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+
+
+def test_a_preflight_to_an_unknown_path_from_another_origin_is_forbidden(client: Client) -> None:
     reply = client.request(
         "OPTIONS",
         "/nope",
-        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET"},
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
-    assert_error(reply, 404, "NOT_FOUND")
+    assert_error(reply, 403, "CORS_ORIGIN_NOT_ALLOWED")
 
 
 def test_plain_options_lists_the_methods(client: Client) -> None:

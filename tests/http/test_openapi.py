@@ -15,7 +15,7 @@ from domain.service import JobService
 from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from entrypoints.http.errors import CLIENT_CODES
-from entrypoints.http.routes import ROUTES, SUPPORTED_VERSIONS
+from entrypoints.http.routes import COMMON_REQUEST_HEADERS, ROUTES, SUPPORTED_VERSIONS
 from tests.blueprints import SAMPLES
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.http.conftest import SETTINGS
@@ -30,7 +30,7 @@ def test_documents_are_valid_openapi_3_1(version: str) -> None:
 def test_documents_describe_exactly_the_routes(version: str) -> None:
     paths = openapi.document(version)["paths"]
     expected = {
-        route.template.replace("{v}", version): {m.lower() for m in route.methods}
+        route.template.replace("{v}", version): {m.lower() for m in route.accepts}
         for route in ROUTES
     }
     documented = {
@@ -69,6 +69,8 @@ SAMPLES_BY_TYPE = {fmt.value: data for fmt, data in SAMPLES.items()}
 for _media in ("image/png", "image/jpeg", "application/pdf", "application/octet-stream"):
     schemathesis.openapi.media_type(_media, _blueprints(_media))
 
+# Every check schemathesis has; schemathesis.toml records the statuses it is told to expect.
+ALL_CHECKS = list(schemathesis.checks.CHECKS.get_all())
 SCHEMAS = {
     version: schemathesis.openapi.from_wsgi(f"/api/{version}/openapi.json", _app())
     for version in SUPPORTED_VERSIONS
@@ -78,10 +80,37 @@ SCHEMAS = {
 @SCHEMAS["v1"].parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_v1_conforms_under_fuzzing(case: schemathesis.Case) -> None:
-    case.call_and_validate()
+    case.call_and_validate(checks=ALL_CHECKS)
 
 
 @SCHEMAS["v2"].parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_v2_conforms_under_fuzzing(case: schemathesis.Case) -> None:
-    case.call_and_validate()
+    case.call_and_validate(checks=ALL_CHECKS)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_documented_headers_are_those_each_route_declares(version: str) -> None:
+    """CORS allows what the routes declare; the documents may not promise other headers."""
+    paths = openapi.document(version)["paths"]
+    for route in ROUTES:
+        item = paths[route.template.replace("{v}", version)]
+        for method in route.accepts:
+            operation = item[method.lower()]
+            params = [*item.get("parameters", []), *operation.get("parameters", [])]
+            documented = {p["name"] for p in params if p["in"] == "header"}
+            if "requestBody" in operation:
+                documented.add("Content-Type")
+            declared = set(route.request_headers(method))
+            assert documented <= declared, (route.template, method)
+            # Credentials and the trace id are read everywhere; the rest must be documented.
+            assert declared - documented <= set(COMMON_REQUEST_HEADERS), (route.template, method)
+
+
+# The stateful phase: schemathesis chains operations through the links it finds and infers
+# (a created job's id into GET, DELETE and feedback) and checks every answer on the way.
+StatefulV1 = SCHEMAS["v1"].as_state_machine()
+TestStatefulV1 = StatefulV1.TestCase
+TestStatefulV1.settings = settings(
+    max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), stateful_step_count=6
+)

@@ -32,15 +32,38 @@ def test_a_known_blueprint_completes_at_once(client: Client, service: JobService
     assert v2["result"] == {"s3_key": f"results/{first['job_id']}.json"}
 
 
+@pytest.mark.parametrize("fresh", ["true", "1"])
+def test_fresh_asks_for_a_fresh_detection(client: Client, service: JobService, fresh: str) -> None:
+    first = create(client, png()).data
+    finish(service, first["job_id"])
+    reply = client.request(
+        "POST", f"/api/v1/jobs?fresh={fresh}", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert reply.data["status"] == "pending"
+    assert reply.data["cached_from"] is None
+    reused = client.request(
+        "POST", "/api/v1/jobs?fresh=false", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert reused.data["cached_from"] == first["job_id"]
+
+
 @pytest.mark.parametrize("header", ["no-cache", "max-age=0, no-cache", "no-store"])
-def test_cache_control_asks_for_a_fresh_job(
+def test_cache_control_is_an_http_caches_business_not_a_fresh_detection(
     client: Client, service: JobService, header: str
 ) -> None:
+    """Browsers add it by themselves (devtools' "Disable cache", fetch's cache: "reload")."""
     first = create(client, png()).data
     finish(service, first["job_id"])
     job = create(client, png(), **{"Cache-Control": header}).data
-    assert job["status"] == "pending"
-    assert job["cached_from"] is None
+    assert job["cached_from"] == first["job_id"]
+
+
+def test_a_malformed_fresh_is_refused(client: Client) -> None:
+    reply = client.request(
+        "POST", "/api/v1/jobs?fresh=maybe", headers={"Content-Type": "image/png"}, body=png()
+    )
+    assert reply.status == 400
+    assert reply.error["details"] == {"field": "fresh"}
 
 
 @pytest.mark.parametrize("outcome", ["failed", "cancelled", "processing"])
