@@ -16,6 +16,7 @@ STORAGES = ("memory", "aws")
 LOCAL_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
 DEFAULT_TABLE = "blueprint-jobs"
 DEFAULT_BUCKET = "blueprint-jobs-blueprints"
+DEFAULT_SERVICE = "blueprint-jobs"
 
 
 class ConfigurationError(ValueError):
@@ -32,6 +33,8 @@ class Settings:
     region: str | None = None
     endpoint_url: str | None = None
     result_cache: bool = True
+    # The Service dimension of the application's metrics (the stack's name on AWS).
+    service: str = DEFAULT_SERVICE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], profile: Profile = "local") -> Settings:
@@ -57,4 +60,5 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             result_cache=env.get("BLUEPRINT_JOBS_RESULT_CACHE", "on").lower()
             not in ("0", "off", "false", "no"),
+            service=env.get("BLUEPRINT_JOBS_SERVICE") or DEFAULT_SERVICE,
         )

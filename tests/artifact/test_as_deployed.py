@@ -13,6 +13,7 @@ import requests
 from tests.artifact.conftest import ALLOWED_ORIGIN, Function
 from tests.blueprints import jpeg, pdf, png
 from tests.http.test_contract import UNKNOWN, assert_envelope, assert_error
+from tests.http.test_metrics import validate_emf
 from tests.http.test_uploads import send
 from tools.artifact import BOTOCORE_DATA, files
 
@@ -51,6 +52,9 @@ def test_create_raw_and_base64_then_read_both_versions(function: Function) -> No
     assert job["blueprint_hash"] == hashlib.sha256(data).hexdigest()
     assert job["blueprint_size_bytes"] == len(data)
     assert job["status"] == "pending"
+    (access,) = function.logs  # the access line, which carries the job's EMF metrics
+    assert access["request_id"] == reply.headers["x-request-id"]
+    assert validate_emf(access) == {"JobsCreated": 1}
 
     encoded = {"blueprint": base64.b64encode(jpeg()).decode(), "format": "jpg"}
     from_json = function.request("POST", "/api/v1/jobs", json_body=encoded)
@@ -115,6 +119,9 @@ def test_an_invalid_blueprint_is_refused_in_the_error_envelope(function: Functio
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=b"not a blueprint"
     )
     assert assert_error(reply, 400, "INVALID_FILE_FORMAT") == {"detected": None, "declared": "png"}
+    (record,) = [line for line in function.logs if "_aws" in line]
+    assert validate_emf(record) == {"ValidationFailures": 1}
+    assert record["ErrorCode"] == "INVALID_FILE_FORMAT"
 
 
 def test_an_idempotent_retry_replays_the_first_answer(function: Function) -> None:
