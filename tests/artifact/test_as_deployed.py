@@ -162,7 +162,9 @@ def test_an_upload_session_becomes_a_job(function: Function) -> None:
 def test_the_function_loaded_only_the_artifact_and_its_bytecode(
     function: Function, artifact: Path
 ) -> None:
-    """Runs after the others in this module: what serving every route above loaded."""
+    """What serving the routes above loaded (and readiness, which makes both AWS clients, so
+    that this holds when the test runs alone)."""
+    assert function.request("GET", "/health/ready").status == 200
     report = function.report()
     assert report["sources_read"] == [], "modules compiled at run time: bytecode missing or stale"
     allowed = (f"{artifact}/", *(f"{path}/" for path in report["stdlib"]))
