@@ -54,6 +54,7 @@ test: lint typecheck contracts template pytest
 # (nor under pyenv), the build compiles for $(PYTHON) and says so.
 LAMBDA_PYTHON ?= python3.13
 build-ApiFunction:
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam build sets it, or pass ARTIFACTS_DIR=dir))
 	$(PYTHON) tools/artifact.py build "$(ARTIFACTS_DIR)" --python "$(LAMBDA_PYTHON)"
 
 # Regenerates requirements/lambda.txt from the aws extra (LOCK_FLAGS=--upgrade moves the pins).

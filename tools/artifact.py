@@ -142,6 +142,8 @@ def _pip_install(out: Path, version: tuple[int, int]) -> None:
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
         "--require-hashes", "--only-binary=:all:",
+        # What is installed next to the Python running pip is not the artifact's business.
+        "--no-warn-conflicts", "--root-user-action=ignore", "--disable-pip-version-check",
         "--python-version", f"{version[0]}.{version[1]}",
         "--target", str(out), "--requirement", str(LOCK),
     ]  # fmt: skip
