@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: serve test lint typecheck contracts template pytest clean build-ApiFunction
+.PHONY: serve test lint typecheck contracts template pytest clean build-ApiFunction lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,20 @@ pytest: $(VENV)/.dev-installed
 
 test: lint typecheck contracts template pytest
 
-# Called by `sam build` (BuildMethod: makefile): the function's code is the project with its
-# aws extra, all pure Python, so the package is the same on x86_64 and arm64.
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR: the handler's packages and
+# the locked dependencies (requirements/lambda.txt), pruned to what the function loads and
+# compiled by the template's Python (see tools/artifact.py). All pure Python, so the same
+# package serves x86_64 and arm64. LAMBDA_PYTHON names that Python; if it cannot be found
+# (nor under pyenv), the build compiles for $(PYTHON) and says so.
+LAMBDA_PYTHON ?= python3.13
 build-ApiFunction:
-	$(PYTHON) -m pip install --quiet --no-compile --target "$(ARTIFACTS_DIR)" '.[aws]'
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam build sets it, or pass ARTIFACTS_DIR=dir))
+	$(PYTHON) tools/artifact.py build "$(ARTIFACTS_DIR)" --python "$(LAMBDA_PYTHON)"
+
+# Regenerates requirements/lambda.txt from the aws extra (LOCK_FLAGS=--upgrade moves the pins).
+lock: $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(BIN)/python tools/artifact.py lock $(LOCK_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

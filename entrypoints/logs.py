@@ -68,7 +68,11 @@ class JsonFormatter(logging.Formatter):
                 payload[name] = fields[name]
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return _ENCODER.encode(payload)
+        line = _ENCODER.encode(payload)
+        emf = fields.get("emf")
+        if emf:  # EMF members, already JSON (entrypoints/metrics.py): a metrics record
+            line = f"{line[:-1]},{emf}}}"
+        return line
 
 
 def _timestamp(created: float) -> str:
@@ -156,3 +160,5 @@ def configure_logging(
     # botocore logs request bodies at DEBUG; keep AWS libraries quiet unless asked.
     for noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # Metrics (EMF records) are written whatever the level.
+    logging.getLogger("blueprint_jobs.metrics").setLevel(logging.INFO)

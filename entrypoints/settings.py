@@ -20,6 +20,7 @@ DEFAULT_BUCKET = "blueprint-jobs-blueprints"
 # The most time one request may take, as the Lambda's 29 s timeout allows; on Lambda the
 # function's remaining time bounds it too.
 DEFAULT_REQUEST_BUDGET_SECONDS = 29.0
+DEFAULT_SERVICE = "blueprint-jobs"
 
 
 class ConfigurationError(ValueError):
@@ -37,6 +38,8 @@ class Settings:
     endpoint_url: str | None = None
     result_cache: bool = True
     request_budget_seconds: float = DEFAULT_REQUEST_BUDGET_SECONDS
+    # The Service dimension of the application's metrics (the stack's name on AWS).
+    service: str = DEFAULT_SERVICE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], profile: Profile = "local") -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             result_cache=env.get("BLUEPRINT_JOBS_RESULT_CACHE", "on").lower()
             not in ("0", "off", "false", "no"),
             request_budget_seconds=budget,
+            service=env.get("BLUEPRINT_JOBS_SERVICE") or DEFAULT_SERVICE,
         )
 
 

@@ -36,7 +36,7 @@ from domain.errors import (
 from domain.job import Job
 from domain.service import JobService, Origin
 from domain.timestamps import format_timestamp
-from entrypoints import deadline
+from entrypoints import deadline, metrics
 from entrypoints.deadline import Monotonic
 from entrypoints.http import openapi
 from entrypoints.http.errors import (
@@ -99,13 +99,14 @@ _UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a sh
 class _Exchange:
     """What the handling of one request has learnt so far."""
 
-    __slots__ = ("correlation_id", "match", "request_id", "version")
+    __slots__ = ("correlation_id", "counts", "match", "request_id", "version")
 
     def __init__(self, request_id: str, correlation_id: str) -> None:
         self.request_id = request_id
         self.correlation_id = correlation_id
         self.version = DEFAULT_VERSION
         self.match: Match | None = None
+        self.counts = metrics.Counts()
 
 
 Handler = Callable[[HttpRequest, _Exchange], HttpResponse]
@@ -137,6 +138,7 @@ class Api:
         self._job_cache: dict[tuple[str, int, str], bytes] = {}
         self._job_cache_lock = threading.Lock()
         self._origins = frozenset(settings.cors_origins)
+        self._metrics = metrics.Metrics(settings.service)
         self._any_origin = "*" in self._origins
         self._handlers: dict[tuple[str, str], Handler] = {
             ("health", "GET"): self._health,
@@ -190,8 +192,11 @@ class Api:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                         "api_version": exchange.version,
                         "job_id": context.get("job_id"),
+                        "emf": self._metrics.document(exchange.counts),
                     },
                 )
+            else:
+                self._metrics.write(exchange.counts)
         finally:
             close_context(token)
             deadline.finish(deadline_token)
@@ -253,6 +258,7 @@ class Api:
         headers = list(error.headers.items()) if isinstance(error, HttpProblem) else []
         message, details = error.message, error.details
         if isinstance(error, ServiceUnavailable):
+            exchange.counts.add(metrics.STORE_FAULTS)
             if isinstance(error, DeadlineExceeded):
                 log.warning("request out of time: %s", error.message)
             else:
@@ -260,6 +266,7 @@ class Api:
             headers.append(("Retry-After", str(error.retry_after)))
             message, details = _UNAVAILABLE_MESSAGE, {}
         else:
+            exchange.counts.refused(error.code, status)
             log.info("request refused: %s", error.code, extra={"error_code": error.code})
         return self._error_body(status, error.code, message, details, exchange, headers)
 
@@ -395,6 +402,7 @@ class Api:
                     use_cache=_cache_allowed(request),
                 )
                 bind(job_id=job.job_id)
+                exchange.counts.job_created(cached=job.cached_from is not None)
                 return self._job_response(201, job, exchange, created=True)
             chunks, declared = _inline_blueprint(payload)
         else:
@@ -411,6 +419,7 @@ class Api:
         origin = Origin(exchange.request_id, exchange.correlation_id, exchange.version)
         job = self._service.create_job(chunks, origin, declared, use_cache=_cache_allowed(request))
         bind(job_id=job.job_id)
+        exchange.counts.job_created(cached=job.cached_from is not None)
         return self._job_response(201, job, exchange, created=True)
 
     def _open_upload(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
@@ -421,6 +430,7 @@ class Api:
             if name not in payload:
                 raise InvalidRequest(f"{name} is required.", field=name)
         session, form = self._service.open_upload(payload["format"], payload["size_bytes"])
+        exchange.counts.add(metrics.UPLOADS_OPENED)
         data = {
             "upload_id": session.upload_id,
             "method": "POST",

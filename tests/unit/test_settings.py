@@ -14,6 +14,7 @@ def test_local_defaults() -> None:
     assert settings.log_level == "INFO"
     assert settings.table == "blueprint-jobs"
     assert settings.bucket == "blueprint-jobs-blueprints"
+    assert settings.service == "blueprint-jobs"
     assert settings == Settings(cors_origins=LOCAL_CORS_ORIGINS)
 
 
@@ -35,6 +36,7 @@ def test_environment_overrides() -> None:
             "AWS_DEFAULT_REGION": "eu-west-1",
             "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
             "BLUEPRINT_JOBS_RESULT_CACHE": "off",
+            "BLUEPRINT_JOBS_SERVICE": "blueprint-jobs-prod",
         }
     )
     assert settings == Settings(
@@ -46,6 +48,7 @@ def test_environment_overrides() -> None:
         region="eu-west-1",
         endpoint_url="http://127.0.0.1:5000",
         result_cache=False,
+        service="blueprint-jobs-prod",
     )
 
 
