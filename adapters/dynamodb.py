@@ -50,10 +50,10 @@ from domain.errors import (
     WriteOutcomeUnknown,
 )
 from domain.feedback import Feedback
-from domain.idempotency import IdempotencyRecord, RecordState
 from domain.job import Job, JobError, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
 from domain.upload import UploadSession
+from ports.idempotency import IdempotencyRecord, RecordState
 
 JOB_SK = "JOB"
 IDEMPOTENCY_PREFIX = "IDEM#"

@@ -28,10 +28,11 @@ from domain.errors import (
     UploadRejected,
 )
 from domain.feedback import Feedback
-from domain.idempotency import IdempotencyRecord
 from domain.job import Job, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
-from domain.upload import UploadForm, UploadSession
+from domain.upload import UploadSession
+from ports.blobs import UploadForm
+from ports.idempotency import IdempotencyRecord
 from ports.system import Clock
 
 LOCAL_UPLOAD_PATH = "/local-uploads"

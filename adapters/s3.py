@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws import AttemptGuard, error_code, finishing, http_status, raise_translated
 from domain.errors import BlobNotFound, FileTooLarge, ServiceUnavailable
-from domain.upload import UploadForm
+from ports.blobs import UploadForm
 
 PART_BYTES = 8 * 1024 * 1024
 _WHAT = "The blob store"

@@ -1,7 +1,7 @@
 """Warm per-event cost of the Lambda handler, against the same routes on Powertools for AWS
 Lambda's APIGatewayHttpResolver with CORS enabled.
 
-Both call the same JobService over in-memory storage, so what differs is the HTTP layer: ours
+Both call the same UseCases over in-memory storage, so what differs is the HTTP layer: ours
 also makes request ids, writes a JSON access line per request (formatted, sent to /dev/null),
 wraps the envelope and answers CORS. Events are API Gateway HTTP API payload 2.0, as AWS sends
 them. Reported: the median time per event over interleaved rounds, and ours / Powertools'.
@@ -34,12 +34,13 @@ from aws_lambda_powertools.event_handler import (
 )
 
 from adapters.memory import MemoryIdempotencyStore
-from adapters.system import SystemClock
+from adapters.system import OsEntropy, SystemClock
+from domain import ids
 from domain.blueprint import format_from_content_type
-from domain.records import job_to_dict
-from domain.service import JobService, Origin
-from entrypoints.bootstrap import memory_service
+from domain.use_cases import Origin, UseCases
+from entrypoints.bootstrap import build
 from entrypoints.http.api import Api
+from entrypoints.http.representations import job_to_dict
 from entrypoints.lambda_api import make_handler
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
@@ -101,20 +102,21 @@ def event(method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
     return result
 
 
-def powertools_handler(service: JobService) -> Handler:
+def powertools_handler(service: UseCases) -> Handler:
     app = APIGatewayHttpResolver(cors=CORSConfig(allow_origin=ORIGIN))
+    clock, entropy = SystemClock(), OsEntropy()
 
     @app.get("/api/v1/jobs/<job_id>")
     def get_job(job_id: str) -> dict[str, Any]:
-        return job_to_dict(service.get_job(job_id))
+        return job_to_dict(service.lifecycle.get_job(job_id))
 
     @app.post("/api/v1/jobs")
     def create_job() -> Response[str]:
         current = app.current_event
         data = base64.b64decode(current.body or "")
         declared = format_from_content_type(current.headers.get("content-type", ""))
-        request_id = service.new_request_id()
-        job = service.create_job([data], Origin(request_id, request_id, "v1"), declared)
+        request_id = ids.new_request_id(clock.now(), entropy.random_bytes(ids.REQUEST_RANDOM_BYTES))
+        job = service.intake.create_job([data], Origin(request_id, request_id, "v1"), declared)
         return Response(201, "application/json", json.dumps(job_to_dict(job)))
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -123,9 +125,15 @@ def powertools_handler(service: JobService) -> Handler:
     return handle
 
 
-def ours(service: JobService) -> Handler:
+def ours(service: UseCases) -> Handler:
     settings = Settings(cors_origins=(ORIGIN,))
-    api = Api(service, settings, idempotency=MemoryIdempotencyStore(), clock=SystemClock())
+    api = Api(
+        service,
+        settings,
+        idempotency=MemoryIdempotencyStore(),
+        clock=SystemClock(),
+        entropy=OsEntropy(),
+    )
     return make_handler(api)
 
 
@@ -149,7 +157,7 @@ def main() -> None:
     handlers: dict[str, Handler] = {}
     gets: dict[str, list[dict[str, Any]]] = {}
     for name, make in (("ours", ours), ("powertools", powertools_handler)):
-        service = memory_service(Settings(result_cache=False))
+        service = build(Settings(result_cache=False)).use_cases
         handlers[name] = make(service)
         created = handlers[name](event("POST", "/api/v1/jobs", blueprint), None)
         assert created["statusCode"] == 201, created

@@ -7,7 +7,6 @@ is given, then creates the job from the session. A session is single-use and sho
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,17 +45,6 @@ def parse_declared_size(size_bytes: Any) -> int:
             max_bytes=MAX_BLUEPRINT_BYTES,
         )
     return size_bytes
-
-
-@frozen
-class UploadForm:
-    """Where and how the client sends the file: a multipart POST of ``fields`` then ``file``.
-
-    ``url`` may be relative to the API (the local server serves its own uploads).
-    """
-
-    url: str
-    fields: Mapping[str, str]
 
 
 @frozen

@@ -22,9 +22,10 @@ from adapters.aws import (
 from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints import deadline
 from entrypoints.settings import ConfigurationError, Settings
+from ports.system import Clock, Entropy
 
 DEFAULT_REGION = "us-east-1"
 # A budget smaller than this would refuse every S3 call: the reserve and one attempt.
@@ -98,8 +99,10 @@ def blob_store(settings: Settings) -> S3BlobStore:
     return S3BlobStore(lambda: s3_client(settings), settings.bucket, guard=S3_GUARD)
 
 
-def aws_components(settings: Settings) -> tuple[JobService, DynamoDBIdempotencyStore]:
-    """The service on DynamoDB and S3, and the idempotency store sharing its table."""
+def aws_components(
+    settings: Settings, clock: Clock, entropy: Entropy
+) -> tuple[UseCases, DynamoDBIdempotencyStore]:
+    """The use cases on DynamoDB and S3, and the idempotency store sharing its table."""
     if settings.request_budget_seconds < MIN_REQUEST_BUDGET_SECONDS:
         raise ConfigurationError(
             f"BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS must be at least "
@@ -108,18 +111,15 @@ def aws_components(settings: Settings) -> tuple[JobService, DynamoDBIdempotencyS
             f"{MIN_REQUEST_BUDGET_SECONDS - FINISHING_RESERVE_SECONDS:g} s."
         )
     jobs = job_store(settings)
-    service = JobService(
-        jobs,
-        blob_store(settings),
-        SystemClock(),
-        OsEntropy(),
-        result_cache=settings.result_cache,
+    service = UseCases.over(
+        jobs, blob_store(settings), clock, entropy, result_cache=settings.result_cache
     )
     return service, DynamoDBIdempotencyStore(jobs)
 
 
-def aws_service(settings: Settings) -> JobService:
-    return aws_components(settings)[0]
+def aws_service(settings: Settings) -> UseCases:
+    """The use cases alone (the detection pipeline's side, tools), on the real clock."""
+    return aws_components(settings, SystemClock(), OsEntropy())[0]
 
 
 def init_storage(settings: Settings) -> None:

@@ -6,44 +6,59 @@ serving from memory never loads botocore, one serving from AWS never loads the m
 
 from __future__ import annotations
 
-from domain.service import JobService
+from attrs import frozen
+
+from domain.use_cases import UseCases
+from entrypoints.deadline import Monotonic
 from entrypoints.http.api import Api
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyStore
+from ports.system import Clock, Entropy
 
 
-def memory_service(settings: Settings | None = None) -> JobService:
-    """A service over in-memory storage, for the local server and tests."""
-    from adapters.memory import MemoryBlobStore, MemoryJobStore
+@frozen
+class Components:
+    """What the entrypoints serve: the use cases, and what the HTTP edge needs beside them."""
+
+    use_cases: UseCases
+    idempotency: IdempotencyStore
+    clock: Clock
+    entropy: Entropy
+
+
+def build(settings: Settings) -> Components:
+    """The use cases and the idempotency store on the storage the settings name."""
     from adapters.system import OsEntropy, SystemClock
 
     clock, entropy = SystemClock(), OsEntropy()
-    # The secret signs the local server's upload forms; a new one each process is enough.
-    blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
-    result_cache = settings.result_cache if settings else True
-    return JobService(MemoryJobStore(), blobs, clock, entropy, result_cache=result_cache)
-
-
-def build(settings: Settings) -> tuple[JobService, IdempotencyStore]:
-    """The service and the idempotency store, on the storage the settings name."""
     if settings.storage == "memory":
-        from adapters.memory import MemoryIdempotencyStore
+        from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 
-        return memory_service(settings), MemoryIdempotencyStore()
-    from entrypoints.aws import aws_components  # keeps boto3 off the memory path
+        # The secret signs the local server's upload forms; a new one each process is enough.
+        blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
+        use_cases = UseCases.over(
+            MemoryJobStore(), blobs, clock, entropy, result_cache=settings.result_cache
+        )
+        return Components(use_cases, MemoryIdempotencyStore(), clock, entropy)
+    from entrypoints.aws import aws_components  # keeps botocore off the memory path
 
-    return aws_components(settings)
+    use_cases, idempotency = aws_components(settings, clock, entropy)
+    return Components(use_cases, idempotency, clock, entropy)
 
 
-def build_service(settings: Settings) -> JobService:
-    return build(settings)[0]
-
-
-def build_api(settings: Settings, *, configure_logs: bool = True) -> Api:
+def build_api(
+    settings: Settings, *, configure_logs: bool = True, monotonic: Monotonic | None = None
+) -> Api:
+    """The HTTP contract over the configured storage: what both entrypoints serve."""
     if configure_logs:
         configure_logging(settings.log_level)
-    from adapters.system import SystemClock
-
-    service, idempotency = build(settings)
-    return Api(service, settings, idempotency=idempotency, clock=SystemClock())
+    built = build(settings)
+    return Api(
+        built.use_cases,
+        settings,
+        idempotency=built.idempotency,
+        clock=built.clock,
+        entropy=built.entropy,
+        monotonic=monotonic,
+    )

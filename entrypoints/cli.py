@@ -44,15 +44,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREADS) -> None:
-    from adapters.system import SystemClock
-    from entrypoints.bootstrap import build
+    from entrypoints.bootstrap import build_api
     from entrypoints.falcon_app import create_app
     from entrypoints.local_server import make_server
     from entrypoints.logs import configure_logging
 
     configure_logging(settings.log_level, batched=True)
-    service, idempotency = build(settings)
-    app = create_app(service, settings, idempotency=idempotency, clock=SystemClock())
+    app = create_app(build_api(settings, configure_logs=False))
     server = make_server(app, host, port, threads)
     log.info(
         "serving on http://%s:%d with %s storage",

@@ -6,13 +6,8 @@ from typing import Any
 
 import falcon
 
-from domain.service import JobService
-from entrypoints.deadline import Monotonic
 from entrypoints.http.api import Api
 from entrypoints.http.messages import HttpRequest
-from entrypoints.settings import Settings
-from ports.idempotency import IdempotencyStore
-from ports.system import Clock
 
 
 class _Everything:
@@ -64,18 +59,9 @@ def _headers(env: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def create_app(
-    service: JobService,
-    settings: Settings,
-    *,
-    idempotency: IdempotencyStore | None = None,
-    clock: Clock | None = None,
-    monotonic: Monotonic | None = None,
-) -> falcon.App[Any, Any]:
-    """Every request is bounded by the configured budget (``settings``), timed by
-    ``monotonic`` (``time.monotonic`` unless given)."""
+def create_app(api: Api) -> falcon.App[Any, Any]:
+    """The WSGI app serving ``api`` (built by the composition root)."""
     app = falcon.App(media_type="application/json")
     app.req_options.strip_url_path_trailing_slash = False
-    api = Api(service, settings, idempotency=idempotency, clock=clock, monotonic=monotonic)
     app.add_sink(_Everything(api), prefix="/")
     return app

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
-from domain.upload import UploadForm
+from attrs import frozen
+
+
+@frozen
+class UploadForm:
+    """Where and how the client sends the file: a multipart POST of ``fields`` then ``file``.
+
+    ``url`` may be relative to the API (the local server serves its own uploads).
+    """
+
+    url: str
+    fields: Mapping[str, str]
 
 
 class BlobStore(Protocol):

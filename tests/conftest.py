@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.service import JobService, Origin
+from domain.use_cases import Origin, UseCases
 from tests.fakes import SeededEntropy, SteppingClock
 
 settings.register_profile(
@@ -36,5 +36,5 @@ def blobs(clock: SteppingClock) -> MemoryBlobStore:
 
 
 @pytest.fixture
-def service(jobs: MemoryJobStore, blobs: MemoryBlobStore, clock: SteppingClock) -> JobService:
-    return JobService(jobs, blobs, clock, SeededEntropy())
+def service(jobs: MemoryJobStore, blobs: MemoryBlobStore, clock: SteppingClock) -> UseCases:
+    return UseCases.over(jobs, blobs, clock, SeededEntropy())

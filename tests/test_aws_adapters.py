@@ -13,7 +13,7 @@ from adapters.aws import DYNAMODB_POLICY, S3_POLICY
 from adapters.dynamodb import DynamoDBJobStore
 from adapters.s3 import S3BlobStore
 from domain.errors import ServiceUnavailable
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.conftest import ORIGIN
@@ -99,9 +99,9 @@ def test_worst_case_of_one_create_fits_in_api_gateways_30_seconds() -> None:
 # -- faults ---------------------------------------------------------------------------------
 
 
-def service_over(stores: Any) -> JobService:
+def service_over(stores: Any) -> UseCases:
     jobs, blobs = stores
-    return JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    return UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_dynamodb_faults_within_the_retries_are_invisible(
 ) -> None:
     jobs, _ = stores
     fault = Fault("dynamodb", code, status, times=2).install(jobs.client, "PutItem")
-    job = service_over(stores).create_job([png()], origin())
+    job = service_over(stores).intake.create_job([png()], origin())
     assert fault.injected == 2
     assert jobs.get(job.job_id) == job
 
@@ -126,7 +126,7 @@ def test_dynamodb_faults_within_the_retries_are_invisible(
 def test_s3_faults_within_the_retries_are_invisible(stores: Any, code: str, status: int) -> None:
     _, blobs = stores
     fault = Fault("s3", code, status, times=2).install(blobs.client, "PutObject")
-    job = service_over(stores).create_job([png()], origin())
+    job = service_over(stores).intake.create_job([png()], origin())
     assert fault.injected == 2
     assert blobs.size(job.blueprint_s3_key) == len(png())
 
@@ -186,7 +186,7 @@ def test_persistent_s3_faults_are_503_and_record_no_job(
 def test_throttled_reads_are_503(stores: Any, entrypoint: str) -> None:
     jobs, _ = stores
     service = service_over(stores)
-    job = service.create_job([png()], origin())
+    job = service.intake.create_job([png()], origin())
     Fault("dynamodb", "ThrottlingException", 400).install(jobs.client, "GetItem")
     client = CLIENTS[entrypoint](service, SETTINGS)
     reply = client.request("GET", f"/api/v1/jobs/{job.job_id}")
@@ -211,7 +211,7 @@ def test_readiness_reports_a_missing_table_and_bucket(moto: None) -> None:
         jobs.ping()
     with pytest.raises(ServiceUnavailable, match="not reachable"):
         blobs.ping()
-    readiness = JobService(jobs, blobs, SteppingClock(), SeededEntropy()).readiness()
+    readiness = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy()).lifecycle.readiness()
     assert (readiness.job_store, readiness.blob_store) == (False, False)
 
 
@@ -250,20 +250,22 @@ def test_the_result_cache_is_a_limited_query_of_a_sparse_index(stores: Any) -> N
 
 def test_only_completed_jobs_enter_the_result_cache_index(stores: Any) -> None:
     jobs, blobs = stores
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
-    pending = service.create_job([png()], ORIGIN, use_cache=False)
-    cancelled = service.cancel_job(service.create_job([pdf()], ORIGIN, use_cache=False).job_id)
-    failed = service.create_job([pdf() + b"x"], ORIGIN, use_cache=False).job_id
-    service.start_processing(failed)
-    service.fail_job(failed, "DETECTION_FAILED", "no walls")
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    pending = service.intake.create_job([png()], ORIGIN, use_cache=False)
+    cancelled = service.lifecycle.cancel_job(
+        service.intake.create_job([pdf()], ORIGIN, use_cache=False).job_id
+    )
+    failed = service.intake.create_job([pdf() + b"x"], ORIGIN, use_cache=False).job_id
+    service.lifecycle.start_processing(failed)
+    service.lifecycle.fail_job(failed, "DETECTION_FAILED", "no walls")
 
     def indexed() -> list[str]:
         items = jobs.client.scan(TableName=jobs.table, IndexName="completed-by-blueprint-hash")
         return sorted(item["pk"]["S"] for item in items["Items"])
 
     assert indexed() == []
-    service.start_processing(pending.job_id)
-    service.complete_job(pending.job_id, "results/r.json")
+    service.lifecycle.start_processing(pending.job_id)
+    service.lifecycle.complete_job(pending.job_id, "results/r.json")
     assert indexed() == [pending.job_id]
     assert cancelled.status.value == "cancelled"
 
@@ -396,7 +398,7 @@ def test_a_job_from_an_upload_with_a_taken_id(stores: Any) -> None:
 
 def test_idempotency_records_under_a_persistent_fault(stores: Any) -> None:
     from adapters.dynamodb import DynamoDBIdempotencyStore
-    from domain.idempotency import IdempotencyRecord
+    from ports.idempotency import IdempotencyRecord
     from tests.fakes import START
 
     jobs, _ = stores

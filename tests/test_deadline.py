@@ -29,14 +29,15 @@ from adapters.aws import (
 from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from adapters.s3 import S3BlobStore
+from adapters.system import OsEntropy, SystemClock
 from domain.errors import DeadlineExceeded, ServiceUnavailable
-from domain.idempotency import IdempotencyRecord
 from domain.job import Job
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints import deadline
 from entrypoints.aws import MIN_REQUEST_BUDGET_SECONDS, aws_components, init_storage
 from entrypoints.lambda_api import ANSWER_MARGIN_SECONDS, to_request
 from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
+from ports.idempotency import IdempotencyRecord
 from tests.aws import BUCKET, REGION, TABLE, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import START, FakeMonotonic, SeededEntropy, SteppingClock
@@ -256,7 +257,7 @@ def test_each_request_has_the_nearer_of_the_platforms_limit_and_the_budget(
 ) -> None:
     fake = FakeMonotonic()
     jobs = TimedJobStore()
-    service = JobService(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
     settings = Settings(request_budget_seconds=budget)
     if entrypoint == "lambda":
         client: Client = LambdaClient(service, settings, monotonic=fake, timeout_seconds=10.0)
@@ -303,7 +304,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
 
 def client_for(entrypoint: str, settings: Settings, fake: FakeMonotonic) -> Client:
     """Built by the composition root, as in production, on the fake clock."""
-    service, idempotency = aws_components(settings)
+    service, idempotency = aws_components(settings, SystemClock(), OsEntropy())
     if entrypoint == "lambda":
         # The function's remaining time decides; the budget is left at its default.
         default = evolve(settings, request_budget_seconds=Settings().request_budget_seconds)
@@ -401,6 +402,6 @@ def test_a_create_from_an_upload_that_runs_out_of_time(
 
 
 def test_memory_storage_pays_no_attention_to_the_deadline(fake: FakeMonotonic) -> None:
-    service = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
     client = LambdaClient(service, Settings(), monotonic=fake, timeout_seconds=0.5)
     assert create(client).status == 201

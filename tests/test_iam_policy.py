@@ -19,12 +19,12 @@ from attrs import evolve, frozen
 
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY
 from adapters.dynamodb import DynamoDBIdempotencyStore
-from domain.idempotency import IdempotencyRecord
 from entrypoints import lambda_api
 from entrypoints.aws import aws_service, init_storage, job_store
 from entrypoints.bootstrap import build_api
 from entrypoints.http import routes
 from entrypoints.settings import Settings
+from ports.idempotency import IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, REGION, TABLE, moto_in_process
 from tests.blueprints import pdf, png
 from tests.e2e.test_large_uploads import big_pdf
@@ -124,8 +124,8 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
     # The detection pipeline (its own process and role) finishes the first job.
     with recorder.paused():
         pipeline = aws_service(SETTINGS)
-        pipeline.start_processing(first["job_id"])
-        pipeline.complete_job(first["job_id"], f"results/{first['job_id']}.json")
+        pipeline.lifecycle.start_processing(first["job_id"])
+        pipeline.lifecycle.complete_job(first["job_id"], f"results/{first['job_id']}.json")
     call("POST", f"/api/v1/jobs/{first['job_id']}/feedback", 201, json_body={"rating": 5})
     cached = create(201, png()).data
     assert cached["status"] == "completed"  # the result cache found the first job

@@ -16,7 +16,7 @@ import pytest
 from adapters.dynamodb import DynamoDBJobStore
 from adapters.memory import MemoryIdempotencyStore
 from adapters.s3 import S3BlobStore
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.aws import moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.conftest import ORIGIN
@@ -33,13 +33,13 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoDBJobStore, 
 
 
 @pytest.fixture
-def service(stores: tuple[DynamoDBJobStore, S3BlobStore]) -> JobService:
+def service(stores: tuple[DynamoDBJobStore, S3BlobStore]) -> UseCases:
     jobs, blobs = stores
-    return JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    return UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
 
 
 @pytest.fixture(params=sorted(CLIENTS))
-def client(request: pytest.FixtureRequest, service: JobService) -> Client:
+def client(request: pytest.FixtureRequest, service: UseCases) -> Client:
     made: Client = CLIENTS[request.param](
         service, SETTINGS, SteppingClock(), MemoryIdempotencyStore()
     )
@@ -78,13 +78,13 @@ def test_a_cancel_under_if_match_whose_write_landed_is_not_a_failed_precondition
     assert cancelled.data["version"] == 2
 
 
-def test_a_transition_whose_write_landed_is_not_refused(service: JobService, stores: Any) -> None:
-    job = service.create_job([png()], ORIGIN)
+def test_a_transition_whose_write_landed_is_not_refused(service: UseCases, stores: Any) -> None:
+    job = service.intake.create_job([png()], ORIGIN)
     lost = lose(stores, "PutItem")
-    started = service.start_processing(job.job_id)
+    started = service.lifecycle.start_processing(job.job_id)
     assert lost.lost == 1
     assert started.status.value == "processing"
-    assert service.get_job(job.job_id) == started
+    assert service.lifecycle.get_job(job.job_id) == started
 
 
 def test_a_job_from_an_upload_whose_transaction_landed(client: Client, stores: Any) -> None:
@@ -103,16 +103,16 @@ def test_a_job_from_an_upload_whose_transaction_landed(client: Client, stores: A
 
 
 def test_feedback_whose_transaction_landed_is_recorded_once(
-    client: Client, service: JobService, stores: Any
+    client: Client, service: UseCases, stores: Any
 ) -> None:
-    job = service.create_job([png()], ORIGIN)
-    service.start_processing(job.job_id)
-    service.complete_job(job.job_id, "results/r.json")
+    job = service.intake.create_job([png()], ORIGIN)
+    service.lifecycle.start_processing(job.job_id)
+    service.lifecycle.complete_job(job.job_id, "results/r.json")
     lost = lose(stores, "TransactWriteItems")
     answer = client.request("POST", f"/api/v1/jobs/{job.job_id}/feedback", json_body={"rating": 4})
     assert lost.lost == 1
     assert answer.status == 201, answer.body
-    assert [entry.rating for entry in service.list_feedback(job.job_id)] == [4]
+    assert [entry.rating for entry in service.feedback.list_feedback(job.job_id)] == [4]
 
 
 # -- every attempt times out: the write is read back before its blob is touched -------------

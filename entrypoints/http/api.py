@@ -34,8 +34,8 @@ from domain.errors import (
     ServiceUnavailable,
 )
 from domain.job import Job
-from domain.service import JobService, Origin
 from domain.timestamps import format_timestamp
+from domain.use_cases import Origin, UseCases
 from entrypoints import deadline, metrics
 from entrypoints.deadline import Monotonic
 from entrypoints.http import openapi
@@ -67,7 +67,7 @@ from entrypoints.http.routes import match as match_route
 from entrypoints.logs import bind, close_context, open_context
 from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyStore
-from ports.system import Clock
+from ports.system import Clock, Entropy
 
 log = logging.getLogger("blueprint_jobs.http")
 access_log = logging.getLogger("blueprint_jobs.access")
@@ -115,25 +115,23 @@ Handler = Callable[[HttpRequest, _Exchange], HttpResponse]
 class Api:
     def __init__(
         self,
-        service: JobService,
+        service: UseCases,
         settings: Settings,
         *,
-        idempotency: IdempotencyStore | None = None,
-        clock: Clock | None = None,
+        idempotency: IdempotencyStore,
+        clock: Clock,
+        entropy: Entropy,
         monotonic: Monotonic | None = None,
     ) -> None:
+        """Everything is given by the composition root (``entrypoints.bootstrap``): the Api
+        builds no adapter of its own. ``clock`` and ``entropy`` make the request ids."""
         self._service = service
+        self._clock = clock
+        self._entropy = entropy
         # Each request is bounded by the configured budget, and by the platform's limit if
         # nearer; ``monotonic`` times it.
         self._budget = settings.request_budget_seconds
         self._monotonic = monotonic or time.monotonic
-        if idempotency is None or clock is None:
-            # Defaults for a standalone Api (tests, tools); the composition root passes both.
-            from adapters.memory import MemoryIdempotencyStore
-            from adapters.system import SystemClock
-
-            idempotency = idempotency or MemoryIdempotencyStore()
-            clock = clock or SystemClock()
         self._idempotency = Idempotency(idempotency, clock)
         self._job_cache: dict[tuple[str, int, str], bytes] = {}
         self._job_cache_lock = threading.Lock()
@@ -156,7 +154,9 @@ class Api:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        request_id = self._service.new_request_id()
+        request_id = ids.new_request_id(
+            self._clock.now(), self._entropy.random_bytes(ids.REQUEST_RANDOM_BYTES)
+        )
         offered = request.header("x-correlation-id")
         correlation_id = offered if ids.is_correlation_id(offered) else request_id
         exchange = _Exchange(request_id, correlation_id)
@@ -206,7 +206,7 @@ class Api:
         method = request.method.upper()
         try:
             found = match_route(request.path)
-            if found.route is LOCAL_UPLOADS and not self._service.receives_uploads:
+            if found.route is LOCAL_UPLOADS and not self._service.intake.receives_uploads:
                 raise RouteNotFound("No resource at this path.", path=ids.echo(request.path))
         except (RouteNotFound, UnsupportedApiVersion):
             if method == "OPTIONS" and request.header("access-control-request-method"):
@@ -368,7 +368,7 @@ class Api:
         return self._success(200, {"status": "ok"}, exchange)
 
     def _ready(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
-        readiness = self._service.readiness()
+        readiness = self._service.lifecycle.readiness()
         checks = {
             "job_store": "ok" if readiness.job_store else "unavailable",
             "blob_store": "ok" if readiness.blob_store else "unavailable",
@@ -396,7 +396,7 @@ class Api:
             payload = _read_json(request, MAX_BASE64_JSON_BYTES, blueprint=True)
             if "upload_id" in payload:
                 _only_fields(payload, {"upload_id"})
-                job = self._service.create_job_from_upload(
+                job = self._service.intake.create_job_from_upload(
                     payload["upload_id"],
                     Origin(exchange.request_id, exchange.correlation_id, exchange.version),
                     use_cache=_cache_allowed(request),
@@ -417,7 +417,9 @@ class Api:
             _refuse_declared_length(request, MAX_BLUEPRINT_BYTES, blueprint=True)
             chunks = _body_chunks(request, MAX_BLUEPRINT_BYTES)
         origin = Origin(exchange.request_id, exchange.correlation_id, exchange.version)
-        job = self._service.create_job(chunks, origin, declared, use_cache=_cache_allowed(request))
+        job = self._service.intake.create_job(
+            chunks, origin, declared, use_cache=_cache_allowed(request)
+        )
         bind(job_id=job.job_id)
         exchange.counts.job_created(cached=job.cached_from is not None)
         return self._job_response(201, job, exchange, created=True)
@@ -429,7 +431,7 @@ class Api:
         for name in ("format", "size_bytes"):
             if name not in payload:
                 raise InvalidRequest(f"{name} is required.", field=name)
-        session, form = self._service.open_upload(payload["format"], payload["size_bytes"])
+        session, form = self._service.intake.open_upload(payload["format"], payload["size_bytes"])
         exchange.counts.add(metrics.UPLOADS_OPENED)
         data = {
             "upload_id": session.upload_id,
@@ -447,18 +449,18 @@ class Api:
         _refuse_declared_length(request, MAX_BLUEPRINT_BYTES + 64 * 1024, blueprint=True)
         reader = FormReader(request.body, boundary_of(request.header("content-type") or ""))
         fields = reader.read_fields()
-        self._service.receive_upload(fields, reader.file_chunks())
+        self._service.intake.receive_upload(fields, reader.file_chunks())
         return HttpResponse(204, [("Cache-Control", "no-store")])
 
     def _get_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
-        job = self._service.get_job(_job_id(exchange))
+        job = self._service.lifecycle.get_job(_job_id(exchange))
         if _none_match(request.header("if-none-match"), job):
             return HttpResponse(304, [("ETag", _etag(job)), ("Cache-Control", "no-cache")])
         return self._job_response(200, job, exchange, revalidated=True)
 
     def _cancel_job(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
         expected = _expected_version(request.header("if-match"))
-        job = self._service.cancel_job(_job_id(exchange), expected)
+        job = self._service.lifecycle.cancel_job(_job_id(exchange), expected)
         return self._job_response(200, job, exchange)
 
     def _add_feedback(self, request: HttpRequest, exchange: _Exchange) -> HttpResponse:
@@ -468,7 +470,7 @@ class Api:
         if "rating" not in payload:
             raise InvalidRequest("rating is required.", field="rating")
         expected = _expected_version(request.header("if-match"))
-        entry = self._service.add_feedback(
+        entry = self._service.feedback.add_feedback(
             _job_id(exchange), payload["rating"], payload.get("comment"), expected
         )
         return self._success(201, feedback(entry), exchange)

@@ -20,10 +20,9 @@ from typing import Any
 from attrs import evolve
 
 from domain.errors import DomainError, InvalidRequest, ServiceUnavailable
-from domain.idempotency import IdempotencyRecord, RecordState
 from entrypoints.http.errors import HttpProblem
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
-from ports.idempotency import IdempotencyStore
+from ports.idempotency import IdempotencyRecord, IdempotencyStore, RecordState
 from ports.system import Clock
 
 log = logging.getLogger("blueprint_jobs.idempotency")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from domain.errors import ConcurrentModification, InvalidTransition
 from domain.job import ALLOWED_TRANSITIONS, Job, JobStatus
-from domain.service import JobService
+from domain.use_cases import UseCases
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.blueprints import png
@@ -58,8 +58,8 @@ class RecordingJobStore:
             self.saved.append(job)
 
 
-def race_once(service: JobService, recorder: RecordingJobStore) -> None:
-    job = service.create_job([png()], ORIGIN, use_cache=False)
+def race_once(service: UseCases, recorder: RecordingJobStore) -> None:
+    job = service.intake.create_job([png()], ORIGIN, use_cache=False)
     recorder.saved.clear()
     recorder.open_gate(THREADS)
     barrier = threading.Barrier(THREADS)
@@ -68,11 +68,11 @@ def race_once(service: JobService, recorder: RecordingJobStore) -> None:
     for index in range(THREADS):
         kind = index % 4
         if kind in (0, 1):
-            actions.append(lambda: service.cancel_job(job.job_id))
+            actions.append(lambda: service.lifecycle.cancel_job(job.job_id))
         elif kind == 2:
-            actions.append(lambda: service.start_processing(job.job_id))
+            actions.append(lambda: service.lifecycle.start_processing(job.job_id))
         else:
-            actions.append(lambda: service.complete_job(job.job_id, "results/r.json"))
+            actions.append(lambda: service.lifecycle.complete_job(job.job_id, "results/r.json"))
 
     def run(action: Callable[[], Job]) -> None:
         barrier.wait()
@@ -91,7 +91,7 @@ def race_once(service: JobService, recorder: RecordingJobStore) -> None:
     recorder.gate = None
 
     assert unexpected == []
-    final = service.get_job(job.job_id)
+    final = service.lifecycle.get_job(job.job_id)
     # No lost update: every successful write is one version step, in order.
     assert final.version == 1 + len(recorder.saved)
     path = sorted(recorder.saved, key=lambda saved: saved.version)
@@ -109,7 +109,7 @@ def race_once(service: JobService, recorder: RecordingJobStore) -> None:
 def test_cancel_races_start_and_complete(stores: tuple[JobStore, BlobStore, int]) -> None:
     jobs, blobs, rounds = stores
     recorder = RecordingJobStore(jobs)
-    service = JobService(recorder, blobs, SteppingClock(), SeededEntropy())  # type: ignore[arg-type]
+    service = UseCases.over(recorder, blobs, SteppingClock(), SeededEntropy())  # type: ignore[arg-type]
     for _ in range(rounds):
         race_once(service, recorder)
     # Every round, all racers read the pending job before anyone wrote. Cancels and starts (3 in

@@ -6,16 +6,15 @@ import threading
 from collections import Counter
 from typing import Any
 
-from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore
+from adapters.memory import MemoryBlobStore
 from adapters.s3 import S3BlobStore
-from domain.service import JobService
-from entrypoints.http.api import Api
+from domain.use_cases import UseCases
 from entrypoints.lambda_api import make_handler
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.blueprints import pdf
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.http.clients import FakeLambdaContext, api_gateway_event
+from tests.http.clients import FakeLambdaContext, api_gateway_event, make_api
 from tests.http.conftest import SETTINGS
 
 REQUESTS = 16
@@ -34,11 +33,9 @@ def test_sixteen_creations_from_one_upload_make_one_job(
 ) -> None:
     jobs, blobs, _ = stores
     clock = SteppingClock()
-    service = JobService(jobs, blobs, clock, SeededEntropy(), result_cache=False)
-    handler = make_handler(
-        Api(service, SETTINGS, idempotency=MemoryIdempotencyStore(), clock=clock)
-    )
-    session, form = service.open_upload("pdf", len(pdf()))
+    service = UseCases.over(jobs, blobs, clock, SeededEntropy(), result_cache=False)
+    handler = make_handler(make_api(service, SETTINGS, clock))
+    session, form = service.intake.open_upload("pdf", len(pdf()))
     _send(blobs, dict(form.fields), session.key, pdf())
 
     body = f'{{"upload_id": "{session.upload_id}"}}'.encode()

@@ -13,8 +13,7 @@ import requests
 
 from adapters.memory import MemoryBlobStore
 from domain.errors import BlobNotFound, DomainError, FileTooLarge
-from domain.upload import UploadForm
-from ports.blobs import BlobStore
+from ports.blobs import BlobStore, UploadForm
 
 KEY = "blueprints/job_01jdz5k3a1b2c3d4e5f6g7h8j9/source.pdf"
 DATA = b"%PDF-1.7\n" + bytes(range(256)) * 40

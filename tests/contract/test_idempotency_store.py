@@ -5,8 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from domain.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord, RecordState
-from ports.idempotency import IdempotencyStore
+from ports.idempotency import (
+    IN_FLIGHT_LEASE,
+    RECORD_TTL,
+    IdempotencyRecord,
+    IdempotencyStore,
+    RecordState,
+)
 from tests.fakes import START
 
 SCOPE = "a" * 64

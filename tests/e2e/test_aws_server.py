@@ -62,8 +62,8 @@ def test_init_storage_then_serve_and_use_a_job(
             monkeypatch.setenv(name, value)
         settings = Settings.from_env(dict(os.environ), profile="lambda")
         pipeline = aws_service(settings)
-        pipeline.start_processing(job["job_id"])
-        pipeline.complete_job(job["job_id"], f"results/{job['job_id']}.json")
+        pipeline.lifecycle.start_processing(job["job_id"])
+        pipeline.lifecycle.complete_job(job["job_id"], f"results/{job['job_id']}.json")
 
         feedback = requests.post(
             f"{base}/api/v1/jobs/{job['job_id']}/feedback",
@@ -74,7 +74,7 @@ def test_init_storage_then_serve_and_use_a_job(
         done = requests.get(f"{base}/api/v1/jobs/{job['job_id']}", timeout=10).json()["data"]
         assert done["status"] == "completed"
         assert done["version"] == 3
-        assert [f.rating for f in pipeline.list_feedback(job["job_id"])] == [5]
+        assert [f.rating for f in pipeline.feedback.list_feedback(job["job_id"])] == [5]
 
     blobs: S3BlobStore = blob_store(settings)
     expected = base64.b64encode(bytes.fromhex(job["blueprint_hash"])).decode()

@@ -244,8 +244,8 @@ def test_the_api_works_with_exactly_the_functions_policy(
         for name, value in moto.env(moto.pipeline).items():
             monkeypatch.setenv(name, value)
         pipeline = aws_service(Settings.from_env(dict(os.environ), profile="lambda"))
-        pipeline.start_processing(job_id)
-        pipeline.complete_job(job_id, f"results/{job_id}.json")
+        pipeline.lifecycle.start_processing(job_id)
+        pipeline.lifecycle.complete_job(job_id, f"results/{job_id}.json")
 
         feedback = requests.post(
             f"{base}/api/v1/jobs/{job_id}/feedback", json={"rating": 4}, timeout=10

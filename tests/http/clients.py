@@ -13,13 +13,15 @@ from urllib.parse import urlsplit
 
 import falcon.testing
 
-from domain.service import JobService
+from adapters.memory import MemoryIdempotencyStore
+from domain.use_cases import UseCases
 from entrypoints import lambda_api
 from entrypoints.falcon_app import create_app
 from entrypoints.http.api import Api
 from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyStore
 from ports.system import Clock
+from tests.fakes import SeededEntropy, SteppingClock
 
 
 @dataclass
@@ -64,9 +66,28 @@ def _prepare(
     return headers, body or b""
 
 
+def make_api(
+    service: UseCases,
+    settings: Settings,
+    clock: Clock | None = None,
+    idempotency: IdempotencyStore | None = None,
+    monotonic: Callable[[], float] | None = None,
+) -> Api:
+    """The tests' composition root for the HTTP edge: deterministic clock and entropy, and an
+    in-memory idempotency store, unless a test gives its own."""
+    return Api(
+        service,
+        settings,
+        idempotency=idempotency or MemoryIdempotencyStore(),
+        clock=clock or SteppingClock(),
+        entropy=SeededEntropy(1),
+        monotonic=monotonic,
+    )
+
+
 @dataclass
 class FalconClient:
-    service: JobService
+    service: UseCases
     settings: Settings
     clock: Clock | None = None
     idempotency: IdempotencyStore | None = None
@@ -75,14 +96,8 @@ class FalconClient:
     _client: falcon.testing.TestClient = field(init=False)
 
     def __post_init__(self) -> None:
-        app = create_app(
-            self.service,
-            self.settings,
-            idempotency=self.idempotency,
-            clock=self.clock,
-            monotonic=self.monotonic,
-        )
-        self._client = falcon.testing.TestClient(app)
+        api = make_api(self.service, self.settings, self.clock, self.idempotency, self.monotonic)
+        self._client = falcon.testing.TestClient(create_app(api))
 
     def request(
         self,
@@ -107,7 +122,7 @@ class FalconClient:
 
 @dataclass
 class LambdaClient:
-    service: JobService
+    service: UseCases
     settings: Settings
     clock: Clock | None = None
     idempotency: IdempotencyStore | None = None
@@ -117,13 +132,7 @@ class LambdaClient:
     kind: str = "lambda"
 
     def __post_init__(self) -> None:
-        api = Api(
-            self.service,
-            self.settings,
-            idempotency=self.idempotency,
-            clock=self.clock,
-            monotonic=self.monotonic,
-        )
+        api = make_api(self.service, self.settings, self.clock, self.idempotency, self.monotonic)
         self._handler = lambda_api.make_handler(api)
 
     def request(

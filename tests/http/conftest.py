@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import MemoryIdempotencyStore
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
 from tests.fakes import SteppingClock
 from tests.http.clients import CLIENTS, Client
@@ -30,7 +30,7 @@ def idempotency() -> MemoryIdempotencyStore:
 @pytest.fixture
 def client(
     entrypoint: str,
-    service: JobService,
+    service: UseCases,
     settings: Settings,
     clock: SteppingClock,
     idempotency: MemoryIdempotencyStore,

@@ -10,7 +10,7 @@ import pytest
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.job import JobStatus
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.blueprints import jpeg, pdf, png
 from tests.http.clients import Client, Reply
 
@@ -53,12 +53,12 @@ def assert_error(reply: Reply, status: int, code: str) -> dict[str, object]:
     return details
 
 
-def finish(service: JobService, job_id: str, *, failed: bool = False) -> None:
-    service.start_processing(job_id)
+def finish(service: UseCases, job_id: str, *, failed: bool = False) -> None:
+    service.lifecycle.start_processing(job_id)
     if failed:
-        service.fail_job(job_id, "DETECTION_FAILED", "No walls found.")
+        service.lifecycle.fail_job(job_id, "DETECTION_FAILED", "No walls found.")
     else:
-        service.complete_job(job_id, f"results/{job_id}.json")
+        service.lifecycle.complete_job(job_id, f"results/{job_id}.json")
 
 
 # -- health ---------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_readiness(client: Client) -> None:
     ids=["png", "jpg", "pdf", "octet-pdf", "octet-jpg"],
 )
 def test_create_from_raw_bytes(
-    client: Client, service: JobService, data: bytes, content_type: str, fmt: str
+    client: Client, service: UseCases, data: bytes, content_type: str, fmt: str
 ) -> None:
     reply = create(client, data, content_type)
     assert reply.status == 201
@@ -116,7 +116,7 @@ def test_create_from_raw_bytes(
         "correlation_id", "api_version", "version", "cached_from",
     }  # fmt: skip
     assert job["cached_from"] is None
-    assert service.get_job(job["job_id"]).blueprint_hash == job["blueprint_hash"]
+    assert service.lifecycle.get_job(job["job_id"]).blueprint_hash == job["blueprint_hash"]
 
 
 @pytest.mark.parametrize("fmt", ["jpg", "jpeg", "JPEG", None])
@@ -217,7 +217,7 @@ def test_malformed_job_ids_are_refused_without_a_lookup(client: Client, job_id: 
     assert_error(client.request("GET", f"/api/v1/jobs/{job_id}"), 400, "INVALID_JOB_ID")
 
 
-def test_v2_representation(client: Client, service: JobService) -> None:
+def test_v2_representation(client: Client, service: UseCases) -> None:
     created = client.request(
         "POST", "/api/v2/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -282,19 +282,19 @@ def test_cancel_and_cancel_again(client: Client) -> None:
 
 @pytest.mark.parametrize("failed", [False, True])
 def test_cancel_of_a_finished_job_conflicts(
-    client: Client, service: JobService, failed: bool
+    client: Client, service: UseCases, failed: bool
 ) -> None:
     job_id = create(client).data["job_id"]
     finish(service, job_id, failed=failed)
     assert_error(client.request("DELETE", f"/api/v1/jobs/{job_id}"), 409, "JOB_ALREADY_COMPLETED")
 
 
-def test_cancel_with_a_stale_if_match(client: Client, service: JobService) -> None:
+def test_cancel_with_a_stale_if_match(client: Client, service: UseCases) -> None:
     job_id = create(client).data["job_id"]
-    service.start_processing(job_id)
+    service.lifecycle.start_processing(job_id)
     stale = client.request("DELETE", f"/api/v1/jobs/{job_id}", headers={"If-Match": '"1"'})
     assert_error(stale, 412, "PRECONDITION_FAILED")
-    assert service.get_job(job_id).status is JobStatus.PROCESSING
+    assert service.lifecycle.get_job(job_id).status is JobStatus.PROCESSING
     fresh = client.request("DELETE", f"/api/v1/jobs/{job_id}", headers={"If-Match": '"2"'})
     assert fresh.status == 200
 
@@ -312,7 +312,7 @@ def test_cancel_of_an_unknown_job(client: Client) -> None:
 # -- feedback -------------------------------------------------------------------------------
 
 
-def test_feedback_on_a_completed_job(client: Client, service: JobService) -> None:
+def test_feedback_on_a_completed_job(client: Client, service: UseCases) -> None:
     job_id = create(client).data["job_id"]
     finish(service, job_id)
     reply = client.request(
@@ -324,7 +324,7 @@ def test_feedback_on_a_completed_job(client: Client, service: JobService) -> Non
     assert reply.data["rating"] == 5
     assert reply.data["comment"] == "Spot on"
     assert reply.data["feedback_id"].startswith("fb_")
-    assert service.list_feedback(job_id)[0].feedback_id == reply.data["feedback_id"]
+    assert service.feedback.list_feedback(job_id)[0].feedback_id == reply.data["feedback_id"]
 
 
 def test_feedback_on_an_unfinished_job(client: Client) -> None:
@@ -360,11 +360,11 @@ def test_feedback_must_be_json(client: Client) -> None:
     assert_error(reply, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
-def test_feedback_limit(client: Client, service: JobService) -> None:
+def test_feedback_limit(client: Client, service: UseCases) -> None:
     job_id = create(client).data["job_id"]
     finish(service, job_id)
     for _ in range(100):
-        service.add_feedback(job_id, 4)
+        service.feedback.add_feedback(job_id, 4)
     reply = client.request("POST", f"/api/v1/jobs/{job_id}/feedback", json_body={"rating": 3})
     assert_error(reply, 409, "FEEDBACK_LIMIT_REACHED")
 
@@ -582,9 +582,7 @@ def test_plain_options_lists_the_methods(client: Client) -> None:
     assert reply.headers["allow"] == "POST, OPTIONS"
 
 
-def test_feedback_with_a_stale_if_match_changes_nothing(
-    client: Client, service: JobService
-) -> None:
+def test_feedback_with_a_stale_if_match_changes_nothing(client: Client, service: UseCases) -> None:
     job_id = create(client).data["job_id"]
     finish(service, job_id)  # now at version 3
     stale = client.request(
@@ -594,7 +592,7 @@ def test_feedback_with_a_stale_if_match_changes_nothing(
         json_body={"rating": 4},
     )
     assert_error(stale, 412, "PRECONDITION_FAILED")
-    assert service.list_feedback(job_id) == []
+    assert service.feedback.list_feedback(job_id) == []
     fresh = client.request(
         "POST",
         f"/api/v1/jobs/{job_id}/feedback",
@@ -602,7 +600,7 @@ def test_feedback_with_a_stale_if_match_changes_nothing(
         json_body={"rating": 4},
     )
     assert fresh.status == 201
-    assert len(service.list_feedback(job_id)) == 1
+    assert len(service.feedback.list_feedback(job_id)) == 1
 
 
 def test_if_none_match_accepts_weak_and_lists(client: Client) -> None:

@@ -12,13 +12,12 @@ from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.errors import ServiceUnavailable
 from domain.job import Job
-from domain.service import JobService
-from entrypoints.http.api import Api
+from domain.use_cases import UseCases
 from entrypoints.http.messages import HttpRequest
 from entrypoints.settings import Settings
 from tests.blueprints import png
 from tests.fakes import BrokenBlobStore, BrokenJobStore, SeededEntropy, SteppingClock
-from tests.http.clients import CLIENTS, Client
+from tests.http.clients import CLIENTS, Client, make_api
 from tests.http.conftest import SETTINGS
 from tests.http.test_contract import UNKNOWN, assert_error
 
@@ -41,7 +40,7 @@ def client_over(
     blobs: MemoryBlobStore | None = None,
     settings: Settings = SETTINGS,
 ) -> Client:
-    service = JobService(jobs, blobs or MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs or MemoryBlobStore(), SteppingClock(), SeededEntropy())
     made: Client = CLIENTS[entrypoint](service, settings)
     return made
 
@@ -124,9 +123,9 @@ class Unreadable(io.RawIOBase):
     [("image/png", MAX_BLUEPRINT_BYTES + 1), ("application/json", 80 * 1024 * 1024)],
 )
 def test_a_declared_length_over_the_limit_is_refused_before_reading(
-    service: JobService, content_type: str, length: int
+    service: UseCases, content_type: str, length: int
 ) -> None:
-    api = Api(service, SETTINGS)
+    api = make_api(service, SETTINGS)
     response = api.handle(
         HttpRequest(
             method="POST",
@@ -140,8 +139,8 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
     assert json.loads(response.body)["error"]["code"] == "FILE_TOO_LARGE"
 
 
-def test_a_large_feedback_body_is_refused_before_reading(service: JobService) -> None:
-    api = Api(service, SETTINGS)
+def test_a_large_feedback_body_is_refused_before_reading(service: UseCases) -> None:
+    api = make_api(service, SETTINGS)
     response = api.handle(
         HttpRequest(
             method="POST",
@@ -155,7 +154,7 @@ def test_a_large_feedback_body_is_refused_before_reading(service: JobService) ->
     assert json.loads(response.body)["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
-def test_a_body_without_length_is_cut_off_at_the_limit(service: JobService) -> None:
+def test_a_body_without_length_is_cut_off_at_the_limit(service: UseCases) -> None:
     class Endless(io.RawIOBase):
         served = 0
 
@@ -164,7 +163,7 @@ def test_a_body_without_length_is_cut_off_at_the_limit(service: JobService) -> N
             return b"%PDF-" + b"\x00" * (size - 5) if self.served == size else b"\x00" * size
 
     body = Endless()
-    response = Api(service, SETTINGS).handle(
+    response = make_api(service, SETTINGS).handle(
         HttpRequest("POST", "/api/v1/jobs", {"content-type": "application/pdf"}, body)
     )
     assert response.status == 413

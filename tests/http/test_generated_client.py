@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from tests.blueprints import pdf, png
+from tests.http.clients import make_api
 from tests.http.conftest import SETTINGS
 
 pytestmark = pytest.mark.slow
@@ -81,13 +82,13 @@ def test_each_version_gets_its_own_package_and_named_body_classes(
 
 
 def test_create_read_and_cancel_through_the_generated_v1_client(
-    generated: dict[str, Any], service: JobService
+    generated: dict[str, Any], service: UseCases
 ) -> None:
     package = generated["v1"][0].name
     models = importlib.import_module(f"{package}.models")
     types = importlib.import_module(f"{package}.types")
     client_module = importlib.import_module(f"{package}.client")
-    transport = httpx.WSGITransport(app=create_app(service, SETTINGS))
+    transport = httpx.WSGITransport(app=create_app(make_api(service, SETTINGS)))
     client = client_module.Client(base_url="http://testserver", raise_on_unexpected_status=True)
     client.set_httpx_client(httpx.Client(transport=transport, base_url="http://testserver"))
 

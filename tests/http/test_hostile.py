@@ -14,13 +14,20 @@ from hypothesis import strategies as st
 
 from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 from domain.ids import ECHO_CHARS
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints import lambda_api
 from entrypoints.http.api import Api
 from entrypoints.logs import JsonFormatter
 from tests.blueprints import png
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.http.clients import CLIENTS, Client, FakeLambdaContext, Reply, api_gateway_event
+from tests.http.clients import (
+    CLIENTS,
+    Client,
+    FakeLambdaContext,
+    Reply,
+    api_gateway_event,
+    make_api,
+)
 from tests.http.conftest import SETTINGS
 from tests.http.test_contract import assert_envelope
 
@@ -86,8 +93,8 @@ def test_log_lines_stay_one_line_for_every_reader() -> None:
 
 
 def _handler() -> lambda_api.LambdaHandler:
-    service = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
-    api = Api(service, SETTINGS, idempotency=MemoryIdempotencyStore(), clock=SteppingClock())
+    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    api = make_api(service, SETTINGS)
     return lambda_api.make_handler(api)
 
 
@@ -227,7 +234,7 @@ def test_both_entrypoints_answer_any_request_in_the_envelope(
     kind: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> None:
     headers.pop("Content-Length", None)  # the clients set the true one
-    service = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
     client = CLIENTS[kind](service, SETTINGS, SteppingClock(), MemoryIdempotencyStore())
     target = f"{path}?{query}" if query else path
     reply = client.request(method, target, headers=headers, body=body)

@@ -12,9 +12,9 @@ from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
 from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 from adapters.s3 import S3BlobStore
 from domain.errors import ServiceUnavailable
-from domain.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.http.idempotency import parse_key, scope_of
+from ports.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import jpeg, png
 from tests.fakes import SeededEntropy, SteppingClock
@@ -179,7 +179,7 @@ def test_sixteen_identical_requests_at_once_make_one_job(
     backend: tuple[Any, Any, Any], entrypoint: str
 ) -> None:
     jobs, blobs, store = backend
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     client = CLIENTS[entrypoint](service, SETTINGS, None, store)
     barrier = threading.Barrier(16)
     replies: list[Reply] = []
@@ -226,7 +226,7 @@ def test_a_claim_retried_after_its_answer_was_lost_is_ours(
     now finds a claim in the way: this request's own."""
     jobs, blobs = on_dynamodb
     lost = Slow([LOST], times=1).install(jobs.client, "PutItem")
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
     first = post(client)
     assert lost.calls == 1
@@ -241,7 +241,7 @@ def test_a_claim_that_failed_after_it_was_written_is_released(
     jobs, blobs = on_dynamodb
     Slow([LOST], times=1).install(jobs.client, "PutItem")
     Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "PutItem")
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
     assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
     FAULTS.clear()
@@ -254,7 +254,7 @@ class UnreleasableStore(MemoryIdempotencyStore):
 
 
 def test_a_failed_release_does_not_change_the_answer(
-    service: JobService, caplog: pytest.LogCaptureFixture
+    service: UseCases, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = CLIENTS["lambda"](service, SETTINGS, None, UnreleasableStore())
     refused = post(client, b"not a blueprint")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.logs import configure_logging
 from tests.blueprints import png
 from tests.http.clients import Client
@@ -92,7 +92,7 @@ def test_lambda_logs_the_platform_ids(
 
 
 def test_concurrent_requests_do_not_mix_ids(
-    service: JobService, client: Client, log_lines: io.StringIO
+    service: UseCases, client: Client, log_lines: io.StringIO
 ) -> None:
     errors: list[BaseException] = []
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.memory import MemoryIdempotencyStore
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.logs import configure_logging
 from entrypoints.metrics import NAMESPACE
 from entrypoints.settings import Settings
@@ -82,7 +82,7 @@ def test_a_created_job_is_counted_on_its_access_line(
 
 
 def test_a_cache_hit_is_counted_with_the_job(
-    client: Client, service: JobService, log_lines: io.StringIO
+    client: Client, service: UseCases, log_lines: io.StringIO
 ) -> None:
     finish(service, create(client, png()).data["job_id"])
     log_lines.seek(0)
@@ -159,7 +159,7 @@ def warning_lines() -> Iterator[io.StringIO]:
 
 
 def test_metrics_are_written_when_access_lines_are_not(
-    entrypoint: str, service: JobService, warning_lines: io.StringIO
+    entrypoint: str, service: UseCases, warning_lines: io.StringIO
 ) -> None:
     settings = Settings(cors_origins=SETTINGS.cors_origins, service="blueprint-jobs-prod")
     client: Client = CLIENTS[entrypoint](service, settings, None, MemoryIdempotencyStore())

@@ -11,13 +11,14 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from entrypoints.http.errors import CLIENT_CODES
 from entrypoints.http.routes import COMMON_REQUEST_HEADERS, ROUTES, SUPPORTED_VERSIONS
 from tests.blueprints import SAMPLES
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.http.clients import make_api
 from tests.http.conftest import SETTINGS
 
 
@@ -50,8 +51,8 @@ def test_every_error_code_is_documented() -> None:
 
 
 def _app() -> Any:
-    service = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
-    return create_app(service, SETTINGS)
+    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    return create_app(make_api(service, SETTINGS))
 
 
 def _blueprints(fmt: str) -> st.SearchStrategy[bytes]:

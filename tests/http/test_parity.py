@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.blueprints import jpeg, pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.http.clients import CLIENTS, Client, Reply
@@ -14,7 +14,7 @@ from tests.http.conftest import SETTINGS
 ORIGIN = {"Origin": "http://localhost:3000"}
 
 
-def script(client: Client, service: JobService) -> list[Reply]:
+def script(client: Client, service: UseCases) -> list[Reply]:
     replies = [
         client.request("GET", "/health", headers=ORIGIN),
         client.request("GET", "/health/ready"),
@@ -28,7 +28,7 @@ def script(client: Client, service: JobService) -> list[Reply]:
         client.request("GET", "/api/v1/jobs/job_nope"),
     ]  # fmt: skip
     job_id = replies[2].data["job_id"]
-    service.start_processing(job_id)
+    service.lifecycle.start_processing(job_id)
     replies += [
         client.request("GET", f"/api/v1/jobs/{job_id}", headers={"If-None-Match": '"2"'}),
         client.request("DELETE", f"/api/v1/jobs/{job_id}", headers={"If-Match": '"1"'}),
@@ -43,7 +43,9 @@ def script(client: Client, service: JobService) -> list[Reply]:
 def test_both_entrypoints_answer_identically() -> None:
     answers = {}
     for kind, make in CLIENTS.items():
-        service = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+        service = UseCases.over(
+            MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy()
+        )
         answers[kind] = script(make(service, SETTINGS), service)
     falcon, aws = answers["falcon"], answers["lambda"]
     assert len(falcon) == len(aws)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.service import JobService
+from domain.use_cases import UseCases
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
@@ -15,7 +15,7 @@ from tests.http.test_contract import create, finish
 from tests.http.test_uploads import create_from, open_session, send
 
 
-def test_a_known_blueprint_completes_at_once(client: Client, service: JobService) -> None:
+def test_a_known_blueprint_completes_at_once(client: Client, service: UseCases) -> None:
     first = create(client, png()).data
     finish(service, first["job_id"])
     second = create(client, png())
@@ -33,7 +33,7 @@ def test_a_known_blueprint_completes_at_once(client: Client, service: JobService
 
 
 @pytest.mark.parametrize("fresh", ["true", "1"])
-def test_fresh_asks_for_a_fresh_detection(client: Client, service: JobService, fresh: str) -> None:
+def test_fresh_asks_for_a_fresh_detection(client: Client, service: UseCases, fresh: str) -> None:
     first = create(client, png()).data
     finish(service, first["job_id"])
     reply = client.request(
@@ -49,7 +49,7 @@ def test_fresh_asks_for_a_fresh_detection(client: Client, service: JobService, f
 
 @pytest.mark.parametrize("header", ["no-cache", "max-age=0, no-cache", "no-store"])
 def test_cache_control_is_an_http_caches_business_not_a_fresh_detection(
-    client: Client, service: JobService, header: str
+    client: Client, service: UseCases, header: str
 ) -> None:
     """Browsers add it by themselves (devtools' "Disable cache", fetch's cache: "reload")."""
     first = create(client, png()).data
@@ -67,23 +67,23 @@ def test_a_malformed_fresh_is_refused(client: Client) -> None:
 
 
 @pytest.mark.parametrize("outcome", ["failed", "cancelled", "processing"])
-def test_only_completed_jobs_are_reused(client: Client, service: JobService, outcome: str) -> None:
+def test_only_completed_jobs_are_reused(client: Client, service: UseCases, outcome: str) -> None:
     first = create(client, png()).data["job_id"]
     if outcome == "failed":
         finish(service, first, failed=True)
     elif outcome == "cancelled":
-        service.cancel_job(first)
+        service.lifecycle.cancel_job(first)
     else:
-        service.start_processing(first)
+        service.lifecycle.start_processing(first)
     assert create(client, png()).data["status"] == "pending"
 
 
-def test_another_blueprint_is_not_reused(client: Client, service: JobService) -> None:
+def test_another_blueprint_is_not_reused(client: Client, service: UseCases) -> None:
     finish(service, create(client, png()).data["job_id"])
     assert create(client, pdf(), "application/pdf").data["status"] == "pending"
 
 
-def test_the_cache_works_for_upload_sessions(client: Client, service: JobService) -> None:
+def test_the_cache_works_for_upload_sessions(client: Client, service: UseCases) -> None:
     first = create(client, pdf(), "application/pdf").data["job_id"]
     finish(service, first)
     session = open_session(client, "pdf", len(pdf())).data
@@ -93,7 +93,7 @@ def test_the_cache_works_for_upload_sessions(client: Client, service: JobService
 
 
 def test_the_cache_can_be_switched_off(entrypoint: str) -> None:
-    service = JobService(
+    service = UseCases.over(
         MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy(), result_cache=False
     )
     client = CLIENTS[entrypoint](service, Settings(result_cache=False))

@@ -1,4 +1,4 @@
-"""The real JobService over in-memory adapters, driven next to a tiny model of the lifecycle."""
+"""The real UseCases over in-memory adapters, driven next to a tiny model of the lifecycle."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from domain.errors import (
     PreconditionFailed,
 )
 from domain.job import ALLOWED_TRANSITIONS, Job, JobStatus
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.blueprints import SAMPLES
 from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
@@ -42,7 +42,9 @@ class JobLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.store = MemoryJobStore()
-        self.service = JobService(self.store, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+        self.service = UseCases.over(
+            self.store, MemoryBlobStore(), SteppingClock(), SeededEntropy()
+        )
         # The model: status, version and feedback count per job; nothing else.
         self.status: dict[str, JobStatus] = {}
         self.version: dict[str, int] = {}
@@ -71,7 +73,7 @@ class JobLifecycle(RuleBasedStateMachine):
 
     @rule(target=job_ids, sample=st.sampled_from(sorted(SAMPLES.values())), use_cache=st.booleans())
     def create(self, sample: bytes, use_cache: bool) -> str:
-        job = self.service.create_job([sample], ORIGIN, use_cache=use_cache)
+        job = self.service.intake.create_job([sample], ORIGIN, use_cache=use_cache)
         # The result cache: a completed job with the same blueprint completes the new one.
         sources = {
             job_id
@@ -92,35 +94,41 @@ class JobLifecycle(RuleBasedStateMachine):
 
     @rule(job_id=job_ids)
     def start(self, job_id: str) -> None:
-        self._apply(job_id, R, lambda: self.service.start_processing(job_id))
+        self._apply(job_id, R, lambda: self.service.lifecycle.start_processing(job_id))
 
     @rule(job_id=job_ids)
     def complete(self, job_id: str) -> None:
-        self._apply(job_id, C, lambda: self.service.complete_job(job_id, "results/r.json"))
+        self._apply(
+            job_id, C, lambda: self.service.lifecycle.complete_job(job_id, "results/r.json")
+        )
 
     @rule(job_id=job_ids, message=st.text(min_size=1, max_size=20))
     def fail(self, job_id: str, message: str) -> None:
-        self._apply(job_id, F, lambda: self.service.fail_job(job_id, "DETECTION_FAILED", message))
+        self._apply(
+            job_id, F, lambda: self.service.lifecycle.fail_job(job_id, "DETECTION_FAILED", message)
+        )
 
     @rule(job_id=job_ids)
     def cancel(self, job_id: str) -> None:
-        self._apply(job_id, X, lambda: self.service.cancel_job(job_id))
+        self._apply(job_id, X, lambda: self.service.lifecycle.cancel_job(job_id))
 
     @rule(job_id=job_ids, lag=st.integers(0, 2))
     def cancel_if_match(self, job_id: str, lag: int) -> None:
         expected = self.version[job_id] - lag
         if lag:
             try:
-                self.service.cancel_job(job_id, expected_version=expected)
+                self.service.lifecycle.cancel_job(job_id, expected_version=expected)
             except PreconditionFailed:
                 return
             raise AssertionError("a stale version was accepted")
-        self._apply(job_id, X, lambda: self.service.cancel_job(job_id, expected_version=expected))
+        self._apply(
+            job_id, X, lambda: self.service.lifecycle.cancel_job(job_id, expected_version=expected)
+        )
 
     @rule(job_id=job_ids, rating=st.integers(1, 5))
     def give_feedback(self, job_id: str, rating: int) -> None:
         try:
-            self.service.add_feedback(job_id, rating)
+            self.service.feedback.add_feedback(job_id, rating)
         except JobNotFinished:
             assert self.status[job_id] not in (C, F)
             return
@@ -136,7 +144,7 @@ class JobLifecycle(RuleBasedStateMachine):
     def bad_feedback_is_refused_first(self, rating: int) -> None:
         unknown = "job_" + "0" * 26
         try:
-            self.service.add_feedback(unknown, rating)
+            self.service.feedback.add_feedback(unknown, rating)
         except JobNotFound:
             assert 1 <= rating <= 5
         except DomainError as error:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from domain.blueprint import BlueprintFormat, BlueprintInspector, detect_format, inspect
 from domain.errors import DomainError, InvalidFileFormat
 from domain.job import Job
-from domain.records import job_from_dict, job_to_dict
+from entrypoints.http.representations import job_from_dict, job_to_dict
 from tests.blueprints import chunked
 from tests.strategies import chunk_sizes, jobs
 

@@ -15,7 +15,7 @@ from domain.errors import (
     UploadIncomplete,
     UploadSizeMismatch,
 )
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.blueprints import pdf, png
 from tests.conftest import ORIGIN
 from tests.fakes import (
@@ -32,9 +32,9 @@ def job_blobs(blobs: MemoryBlobStore) -> list[str]:
     return [key for key in blobs.keys() if key.startswith("blueprints/")]  # noqa: SIM118
 
 
-def upload(service: JobService, blobs: MemoryBlobStore, data: bytes, fmt: str = "png") -> str:
-    session, form = service.open_upload(fmt, len(data))
-    service.receive_upload(form.fields, [data])
+def upload(service: UseCases, blobs: MemoryBlobStore, data: bytes, fmt: str = "png") -> str:
+    session, form = service.intake.open_upload(fmt, len(data))
+    service.intake.receive_upload(form.fields, [data])
     return session.upload_id
 
 
@@ -44,12 +44,12 @@ def test_a_job_records_exactly_the_bytes_its_blob_holds(operation: str, replacem
     """Whenever the client swaps its upload, the job is refused or consistent with its blob."""
     blobs = SwappingBlobStore(operation, replacement)
     jobs = MemoryJobStore()
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     data = png() + b"\x01" * 7  # the same size as one of the replacements
     upload_id = upload(service, blobs, data)
     blobs.key = jobs.get_upload(upload_id).key
     try:
-        job = service.create_job_from_upload(upload_id, ORIGIN, use_cache=False)
+        job = service.intake.create_job_from_upload(upload_id, ORIGIN, use_cache=False)
     except DomainError as refused:
         assert refused.code in ("INVALID_FILE_FORMAT", "UPLOAD_SIZE_MISMATCH")
         assert job_blobs(blobs) == []
@@ -64,27 +64,29 @@ def test_the_swap_happened() -> None:
     """The swapping store really swaps (so the property above is not vacuous)."""
     blobs = SwappingBlobStore("copy", SCRIPT)
     jobs = MemoryJobStore()
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     upload_id = upload(service, blobs, png())
     blobs.key = jobs.get_upload(upload_id).key
     with pytest.raises(DomainError):
-        service.create_job_from_upload(upload_id, ORIGIN)
+        service.intake.create_job_from_upload(upload_id, ORIGIN)
     assert blobs.swapped
 
 
 def test_an_upload_of_another_size_than_declared_is_refused() -> None:
     blobs = MemoryBlobStore(upload_secret=b"test-secret")
     jobs = MemoryJobStore()
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
-    session, _ = service.open_upload("pdf", 70)
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    session, _ = service.intake.open_upload("pdf", 70)
     big = pdf() + b"\x00" * 1_000_000
     blobs.put(session.key, [big], 10**8)  # a store that enforces no policy, as moto
     with pytest.raises(UploadSizeMismatch) as refused:
-        service.create_job_from_upload(session.upload_id, ORIGIN)
+        service.intake.create_job_from_upload(session.upload_id, ORIGIN)
     assert refused.value.details == {"declared_bytes": 70, "uploaded_bytes": len(big)}
     assert job_blobs(blobs) == []
     with pytest.raises(UploadIncomplete):
-        service.create_job_from_upload(service.open_upload("pdf", 70)[0].upload_id, ORIGIN)
+        service.intake.create_job_from_upload(
+            service.intake.open_upload("pdf", 70)[0].upload_id, ORIGIN
+        )
 
 
 @pytest.mark.parametrize("lands", [True, False])
@@ -92,14 +94,14 @@ def test_an_upload_of_another_size_than_declared_is_refused() -> None:
 def test_a_blob_is_kept_while_its_jobs_write_has_an_unknown_outcome(lands: bool, way: str) -> None:
     blobs = MemoryBlobStore(upload_secret=b"test-secret")
     jobs = UnknownOutcomeJobStore(lands=lands)
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     if way == "inline":
         with pytest.raises(ServiceUnavailable):
-            service.create_job([png()], ORIGIN)
+            service.intake.create_job([png()], ORIGIN)
     else:
         upload_id = upload(service, blobs, pdf(), "pdf")
         with pytest.raises(ServiceUnavailable):
-            service.create_job_from_upload(upload_id, ORIGIN)
+            service.intake.create_job_from_upload(upload_id, ORIGIN)
     (attempted,) = jobs.attempted
     assert attempted.blueprint_s3_key in job_blobs(blobs)  # kept, landed or not: none can tell
     if lands:

@@ -23,7 +23,7 @@ from domain.errors import (
 )
 from domain.feedback import MAX_FEEDBACK_PER_JOB
 from domain.job import Job, JobStatus
-from domain.service import JobService
+from domain.use_cases import UseCases
 from tests.blueprints import chunked, jpeg, pdf, png
 from tests.conftest import ORIGIN
 from tests.fakes import (
@@ -38,19 +38,19 @@ from tests.fakes import (
 UNKNOWN = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
 
 
-def finished(service: JobService, *, failed: bool = False) -> Job:
-    job = service.create_job([png()], ORIGIN)
-    service.start_processing(job.job_id)
+def finished(service: UseCases, *, failed: bool = False) -> Job:
+    job = service.intake.create_job([png()], ORIGIN)
+    service.lifecycle.start_processing(job.job_id)
     if failed:
-        return service.fail_job(job.job_id, "DETECTION_FAILED", "nothing found")
-    return service.complete_job(job.job_id, "results/r.json")
+        return service.lifecycle.fail_job(job.job_id, "DETECTION_FAILED", "nothing found")
+    return service.lifecycle.complete_job(job.job_id, "results/r.json")
 
 
 def test_create_stores_the_blob_and_records_the_job(
-    service: JobService, jobs: MemoryJobStore, blobs: MemoryBlobStore
+    service: UseCases, jobs: MemoryJobStore, blobs: MemoryBlobStore
 ) -> None:
     data = png()
-    job = service.create_job(chunked(data, 7), ORIGIN, BlueprintFormat.PNG)
+    job = service.intake.create_job(chunked(data, 7), ORIGIN, BlueprintFormat.PNG)
     assert jobs.get(job.job_id) == job
     assert job.blueprint_hash == hashlib.sha256(data).hexdigest()
     assert job.blueprint_size_bytes == len(data)
@@ -74,70 +74,74 @@ def test_create_stores_the_blob_and_records_the_job(
     ],
 )
 def test_refused_blueprints_leave_nothing_behind(
-    service: JobService,
+    service: UseCases,
     blobs: MemoryBlobStore,
     chunks: list[bytes],
     declared: BlueprintFormat | None,
     error: type[Exception],
 ) -> None:
     with pytest.raises(error):
-        service.create_job(chunks, ORIGIN, declared)
+        service.intake.create_job(chunks, ORIGIN, declared)
     assert blobs.keys() == []
 
 
 @pytest.mark.parametrize("store", [BrokenJobStore, CrashingJobStore])
 def test_a_job_store_failure_removes_the_blob(store: type[MemoryJobStore]) -> None:
     blobs = MemoryBlobStore()
-    service = JobService(store(), blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(store(), blobs, SteppingClock(), SeededEntropy())
     with pytest.raises((ServiceUnavailable, RuntimeError)):
-        service.create_job([png()], ORIGIN)
+        service.intake.create_job([png()], ORIGIN)
     assert blobs.keys() == []
 
 
 def test_a_blob_store_failure_records_no_job_and_removes_the_part() -> None:
     jobs, blobs = MemoryJobStore(), BrokenBlobStore(fail_after_chunks=2)
-    service = JobService(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
     with pytest.raises(ServiceUnavailable):
-        service.create_job(chunked(png(), 8), ORIGIN)
+        service.intake.create_job(chunked(png(), 8), ORIGIN)
     assert blobs.keys() == []
     assert jobs._jobs == {}
 
 
 def test_a_failed_cleanup_is_logged_not_hidden(caplog: pytest.LogCaptureFixture) -> None:
-    service = JobService(BrokenJobStore(), UndeletableBlobStore(), SteppingClock(), SeededEntropy())
+    service = UseCases.over(
+        BrokenJobStore(), UndeletableBlobStore(), SteppingClock(), SeededEntropy()
+    )
     with caplog.at_level(logging.ERROR), pytest.raises(ServiceUnavailable):
-        service.create_job([png()], ORIGIN)
+        service.intake.create_job([png()], ORIGIN)
     assert "could not remove the blob" in caplog.text
 
 
-def test_get_checks_the_id_before_any_lookup(service: JobService) -> None:
+def test_get_checks_the_id_before_any_lookup(service: UseCases) -> None:
     with pytest.raises(InvalidJobId):
-        service.get_job("../../etc/passwd")
+        service.lifecycle.get_job("../../etc/passwd")
     with pytest.raises(JobNotFound):
-        service.get_job(UNKNOWN)
+        service.lifecycle.get_job(UNKNOWN)
 
 
-def test_cancel_is_idempotent(service: JobService) -> None:
-    job = service.create_job([png()], ORIGIN)
-    cancelled = service.cancel_job(job.job_id)
+def test_cancel_is_idempotent(service: UseCases) -> None:
+    job = service.intake.create_job([png()], ORIGIN)
+    cancelled = service.lifecycle.cancel_job(job.job_id)
     assert cancelled.status is JobStatus.CANCELLED
     assert cancelled.version == 2
-    assert service.cancel_job(job.job_id) == cancelled
+    assert service.lifecycle.cancel_job(job.job_id) == cancelled
 
 
-def test_cancel_with_a_stale_version_is_a_failed_precondition(service: JobService) -> None:
-    job = service.create_job([png()], ORIGIN)
-    service.start_processing(job.job_id)
+def test_cancel_with_a_stale_version_is_a_failed_precondition(service: UseCases) -> None:
+    job = service.intake.create_job([png()], ORIGIN)
+    service.lifecycle.start_processing(job.job_id)
     with pytest.raises(PreconditionFailed):
-        service.cancel_job(job.job_id, expected_version=1)
-    assert service.get_job(job.job_id).status is JobStatus.PROCESSING
-    assert service.cancel_job(job.job_id, expected_version=2).status is JobStatus.CANCELLED
+        service.lifecycle.cancel_job(job.job_id, expected_version=1)
+    assert service.lifecycle.get_job(job.job_id).status is JobStatus.PROCESSING
+    assert (
+        service.lifecycle.cancel_job(job.job_id, expected_version=2).status is JobStatus.CANCELLED
+    )
 
 
-def test_cancel_of_a_finished_job_is_refused(service: JobService) -> None:
+def test_cancel_of_a_finished_job_is_refused(service: UseCases) -> None:
     job = finished(service)
     with pytest.raises(JobAlreadyCompleted):
-        service.cancel_job(job.job_id)
+        service.lifecycle.cancel_job(job.job_id)
 
 
 class RacingJobStore(MemoryJobStore):
@@ -158,84 +162,80 @@ class RacingJobStore(MemoryJobStore):
 
 def test_a_concurrent_change_is_reapplied() -> None:
     jobs = RacingJobStore(races=2)
-    service = JobService(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
-    job = service.create_job([png()], ORIGIN)
-    cancelled = service.cancel_job(job.job_id)
+    service = UseCases.over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    job = service.intake.create_job([png()], ORIGIN)
+    cancelled = service.lifecycle.cancel_job(job.job_id)
     assert cancelled.status is JobStatus.CANCELLED
     assert cancelled.version == 4  # two foreign changes, then ours
 
 
 def test_an_unsettled_race_is_a_concurrent_modification() -> None:
     jobs = RacingJobStore(races=100)
-    service = JobService(
+    service = UseCases.over(
         jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy(), update_attempts=3
     )
-    job = service.create_job([png()], ORIGIN)
+    job = service.intake.create_job([png()], ORIGIN)
     with pytest.raises(ConcurrentModification):
-        service.cancel_job(job.job_id)
+        service.lifecycle.cancel_job(job.job_id)
     assert jobs.races == 97
 
 
 def test_a_race_under_if_match_is_a_failed_precondition() -> None:
     jobs = RacingJobStore(races=1)
-    service = JobService(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
-    job = service.create_job([png()], ORIGIN)
+    service = UseCases.over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    job = service.intake.create_job([png()], ORIGIN)
     with pytest.raises(PreconditionFailed):
-        service.cancel_job(job.job_id, expected_version=1)
+        service.lifecycle.cancel_job(job.job_id, expected_version=1)
 
 
-def test_feedback_is_validated_before_the_job_is_read(service: JobService) -> None:
+def test_feedback_is_validated_before_the_job_is_read(service: UseCases) -> None:
     with pytest.raises(InvalidRequest):
-        service.add_feedback("not-an-id", rating=6)
+        service.feedback.add_feedback("not-an-id", rating=6)
     with pytest.raises(InvalidRequest):
-        service.add_feedback(UNKNOWN, rating="5")
+        service.feedback.add_feedback(UNKNOWN, rating="5")
     with pytest.raises(InvalidRequest):
-        service.add_feedback(UNKNOWN, rating=5, comment="x" * 2001)
+        service.feedback.add_feedback(UNKNOWN, rating=5, comment="x" * 2001)
     with pytest.raises(JobNotFound):
-        service.add_feedback(UNKNOWN, rating=5)
+        service.feedback.add_feedback(UNKNOWN, rating=5)
 
 
 @pytest.mark.parametrize("status", ["pending", "processing", "cancelled"])
-def test_feedback_needs_a_completed_or_failed_job(service: JobService, status: str) -> None:
-    job = service.create_job([png()], ORIGIN)
+def test_feedback_needs_a_completed_or_failed_job(service: UseCases, status: str) -> None:
+    job = service.intake.create_job([png()], ORIGIN)
     if status == "processing":
-        service.start_processing(job.job_id)
+        service.lifecycle.start_processing(job.job_id)
     if status == "cancelled":
-        service.cancel_job(job.job_id)
+        service.lifecycle.cancel_job(job.job_id)
     with pytest.raises(JobNotFinished):
-        service.add_feedback(job.job_id, rating=4)
+        service.feedback.add_feedback(job.job_id, rating=4)
 
 
 @pytest.mark.parametrize("failed", [False, True])
-def test_feedback_on_a_finished_job(service: JobService, failed: bool) -> None:
+def test_feedback_on_a_finished_job(service: UseCases, failed: bool) -> None:
     job = finished(service, failed=failed)
-    feedback = service.add_feedback(job.job_id, rating=5, comment="found every door")
+    feedback = service.feedback.add_feedback(job.job_id, rating=5, comment="found every door")
     assert feedback.job_id == job.job_id
-    assert service.list_feedback(job.job_id) == [feedback]
+    assert service.feedback.list_feedback(job.job_id) == [feedback]
 
 
-def test_feedback_stops_at_the_limit(service: JobService) -> None:
+def test_feedback_stops_at_the_limit(service: UseCases) -> None:
     job = finished(service)
     for _ in range(MAX_FEEDBACK_PER_JOB):
-        service.add_feedback(job.job_id, rating=3)
+        service.feedback.add_feedback(job.job_id, rating=3)
     with pytest.raises(FeedbackLimitReached):
-        service.add_feedback(job.job_id, rating=3)
-    assert len(service.list_feedback(job.job_id)) == MAX_FEEDBACK_PER_JOB
+        service.feedback.add_feedback(job.job_id, rating=3)
+    assert len(service.feedback.list_feedback(job.job_id)) == MAX_FEEDBACK_PER_JOB
 
 
-def test_feedback_with_a_stale_version(service: JobService) -> None:
+def test_feedback_with_a_stale_version(service: UseCases) -> None:
     job = finished(service)
     with pytest.raises(PreconditionFailed):
-        service.add_feedback(job.job_id, rating=3, expected_version=1)
+        service.feedback.add_feedback(job.job_id, rating=3, expected_version=1)
 
 
 def test_readiness_reports_each_store() -> None:
-    healthy = JobService(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
-    assert healthy.readiness().ready
-    broken = JobService(BrokenJobStore(), BrokenBlobStore(), SteppingClock(), SeededEntropy())
-    readiness = broken.readiness()
+    healthy = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    assert healthy.lifecycle.readiness().ready
+    broken = UseCases.over(BrokenJobStore(), BrokenBlobStore(), SteppingClock(), SeededEntropy())
+    readiness = broken.lifecycle.readiness()
     assert (readiness.job_store, readiness.blob_store, readiness.ready) == (False, False, False)
-
-
-def test_request_ids_come_from_the_injected_clock(service: JobService) -> None:
-    assert service.new_request_id().startswith("req_20261126_031500_")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from entrypoints import cli
-from entrypoints.bootstrap import build_service
+from entrypoints.bootstrap import build
 from entrypoints.settings import LOCAL_CORS_ORIGINS, ConfigurationError, Settings
 
 
@@ -60,9 +60,10 @@ def test_bad_settings_are_refused(env: dict[str, str]) -> None:
         Settings.from_env(env)
 
 
-def test_memory_service_is_built() -> None:
-    service = build_service(Settings())
-    assert service.readiness().ready
+def test_memory_storage_is_built() -> None:
+    built = build(Settings())
+    assert built.use_cases.lifecycle.readiness().ready
+    assert built.clock.now().tzinfo is not None
 
 
 def test_cli_reports_configuration_errors(
@@ -96,7 +97,6 @@ def test_serve_takes_a_request_budget(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_aws_storage_needs_a_budget_with_room_for_the_reserve() -> None:
-    from entrypoints.aws import aws_components
 
     with pytest.raises(ConfigurationError, match="at least 11"):
-        aws_components(Settings(storage="aws", request_budget_seconds=10.0))
+        build(Settings(storage="aws", request_budget_seconds=10.0))

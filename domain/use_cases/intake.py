@@ -1,4 +1,4 @@
-"""The use cases. ``JobService`` reaches storage, time and randomness only through ports."""
+"""Intake: blueprints in, jobs out. Inline bytes, upload sessions, and the result cache."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
-
-from attrs import frozen
 
 from domain import ids
 from domain.blueprint import (
@@ -21,14 +19,9 @@ from domain.blueprint import (
 )
 from domain.errors import (
     BlobNotFound,
-    ConcurrentModification,
-    DomainError,
     FileTooLarge,
     InvalidFileFormat,
-    InvalidJobId,
     InvalidRequest,
-    JobNotFinished,
-    PreconditionFailed,
     UploadAlreadyUsed,
     UploadIncomplete,
     UploadNotFound,
@@ -36,36 +29,16 @@ from domain.errors import (
     UploadSizeMismatch,
     WriteOutcomeUnknown,
 )
-from domain.feedback import MAX_FEEDBACK_PER_JOB, Feedback, Rating
-from domain.job import Job, JobStatus
-from domain.upload import UPLOAD_TTL, UploadForm, UploadSession, upload_id_of_key
-from ports.blobs import BlobStore, FormUploadReceiver
+from domain.job import Job
+from domain.upload import UPLOAD_TTL, UploadSession, upload_id_of_key
+from domain.use_cases.shared import Origin, discard_blob
+from ports.blobs import BlobStore, FormUploadReceiver, UploadForm
 from ports.jobs import JobStore
 from ports.system import Clock, Entropy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_UPDATE_ATTEMPTS = 5
 STREAM_CHUNK_BYTES = 1024 * 1024
-
-
-@frozen
-class Origin:
-    """Which request created a job, recorded on the job for tracing."""
-
-    request_id: str
-    correlation_id: str
-    api_version: str
-
-
-@frozen
-class Readiness:
-    job_store: bool
-    blob_store: bool
-
-    @property
-    def ready(self) -> bool:
-        return self.job_store and self.blob_store
 
 
 def blueprint_key(job_id: str, fmt: BlueprintFormat) -> str:
@@ -73,7 +46,7 @@ def blueprint_key(job_id: str, fmt: BlueprintFormat) -> str:
     return f"blueprints/{job_id}/source.{fmt.value}"
 
 
-class JobService:
+class Intake:
     def __init__(
         self,
         jobs: JobStore,
@@ -81,26 +54,17 @@ class JobService:
         clock: Clock,
         entropy: Entropy,
         *,
-        update_attempts: int = DEFAULT_UPDATE_ATTEMPTS,
         result_cache: bool = True,
     ) -> None:
         self._jobs = jobs
         self._blobs = blobs
         self._clock = clock
         self._entropy = entropy
-        self._update_attempts = update_attempts
         self._result_cache = result_cache
         self._receiver = blobs if isinstance(blobs, FormUploadReceiver) else None
 
-    # -- ids -----------------------------------------------------------------------------------
-
-    def new_request_id(self) -> str:
-        return ids.new_request_id(self._clock.now(), self._random(ids.REQUEST_RANDOM_BYTES))
-
     def _random(self, n: int) -> bytes:
         return self._entropy.random_bytes(n)
-
-    # -- creating ------------------------------------------------------------------------------
 
     def create_job(
         self,
@@ -127,7 +91,7 @@ class JobService:
         except (InvalidFileFormat, FileTooLarge, InvalidRequest):
             raise  # refused by validation while streaming: the store kept nothing
         except BaseException:
-            self._discard_blob(key)  # a store failing half-way may have left a part behind
+            discard_blob(self._blobs, key)  # a store failing half-way may have left a part behind
             raise
         facts = inspector.finish()
         job = self._record(job_id, now, facts, key, origin, use_cache, self._jobs.add)
@@ -162,7 +126,7 @@ class JobService:
                 cached=self._cached_result(facts.sha256, use_cache),
             )
         except BaseException:
-            self._discard_blob(key)
+            discard_blob(self._blobs, key)
             raise
         try:
             write(job)
@@ -173,7 +137,7 @@ class JobService:
             )
             raise
         except BaseException:
-            self._discard_blob(key)
+            discard_blob(self._blobs, key)
             raise
         return job
 
@@ -258,7 +222,7 @@ class JobService:
         try:
             facts = self._inspect_copy(key, session)
         except BaseException:
-            self._discard_blob(key)
+            discard_blob(self._blobs, key)
             raise
         job = self._record(
             job_id,
@@ -269,7 +233,7 @@ class JobService:
             use_cache,
             lambda new: self._jobs.add_job_from_upload(new, upload_id),
         )
-        self._discard_blob(session.key)
+        discard_blob(self._blobs, session.key)
         log.debug("job created from an upload", extra={"job_id": job_id})
         return job
 
@@ -297,135 +261,12 @@ class JobService:
             inspector.feed(chunk)
         return inspector.finish()
 
-    def _discard_blob(self, key: str) -> None:
-        try:
-            self._blobs.delete(key)
-        except Exception:
-            log.exception(
-                "could not remove the blob of a job that was not recorded", extra={"blob_key": key}
-            )
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def get_job(self, job_id: str) -> Job:
-        _check_job_id(job_id)
-        return self._jobs.get(job_id)
-
-    def list_feedback(self, job_id: str) -> list[Feedback]:
-        _check_job_id(job_id)
-        self._jobs.get(job_id)
-        return self._jobs.list_feedback(job_id)
-
-    def readiness(self) -> Readiness:
-        return Readiness(job_store=_pings(self._jobs.ping), blob_store=_pings(self._blobs.ping))
-
-    # -- changing ------------------------------------------------------------------------------
-
-    def cancel_job(self, job_id: str, expected_version: int | None = None) -> Job:
-        return self._update(job_id, lambda job, now: job.cancel(now), expected_version)
-
-    def start_processing(self, job_id: str) -> Job:
-        return self._update(job_id, lambda job, now: job.start_processing(now))
-
-    def complete_job(self, job_id: str, result_key: str) -> Job:
-        return self._update(job_id, lambda job, now: job.complete(result_key, now))
-
-    def fail_job(self, job_id: str, code: str, message: str) -> Job:
-        return self._update(job_id, lambda job, now: job.fail(code, message, now))
-
-    def add_feedback(
-        self,
-        job_id: str,
-        rating: Any,
-        comment: Any = None,
-        expected_version: int | None = None,
-    ) -> Feedback:
-        """Validate the feedback first, then attach it to a completed or failed job."""
-        parsed = Rating.parse(rating, comment)
-        _check_job_id(job_id)
-        job = self._jobs.get(job_id)
-        _check_version(job, expected_version)
-        if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
-            raise JobNotFinished(
-                "Feedback is accepted once a job has completed or failed; "
-                f"this job is {job.status.value}.",
-                job_id=job_id,
-                status=job.status.value,
-            )
-        now = self._clock.now()
-        feedback_id = ids.new_feedback_id(now, self._random(ids.ULID_RANDOM_BYTES))
-        feedback = Feedback.create(feedback_id, job_id, parsed, now)
-        self._jobs.add_feedback(feedback, MAX_FEEDBACK_PER_JOB)
-        return feedback
-
-    def _update(
-        self,
-        job_id: str,
-        change: Callable[[Job, Any], Job],
-        expected_version: int | None = None,
-    ) -> Job:
-        """Read, apply ``change``, write conditioned on the version read.
-
-        With ``expected_version`` a concurrent change is the client's to resolve (412).
-        Without it the change is re-applied to the fresh job, a bounded number of times.
-        """
-        _check_job_id(job_id)
-        for _ in range(self._update_attempts):
-            job = self._jobs.get(job_id)
-            _check_version(job, expected_version)
-            changed = change(job, self._clock.now())
-            if changed is job:
-                return job
-            try:
-                self._jobs.save(changed, expected_version=job.version)
-            except ConcurrentModification:
-                if expected_version is not None:
-                    raise PreconditionFailed(
-                        "The job changed after the version you sent.",
-                        job_id=job_id,
-                        expected_version=expected_version,
-                    ) from None
-                continue
-            return changed
-        raise ConcurrentModification(
-            "The job was changed by others at the same time; try again.", job_id=job_id
-        )
-
-
-def _check_job_id(job_id: str) -> None:
-    if not ids.is_job_id(job_id):
-        raise InvalidJobId(
-            "A job id is 'job_' followed by 26 lowercase ULID characters.",
-            job_id=ids.echo(job_id),
-        )
-
 
 def _check_usable(session: UploadSession, now: datetime) -> None:
     if session.expired(now):
         raise UploadNotFound("The upload session has expired.", upload_id=session.upload_id)
     if session.job_id is not None:
         raise UploadAlreadyUsed("This upload has already created a job.", job_id=session.job_id)
-
-
-def _check_version(job: Job, expected_version: int | None) -> None:
-    if expected_version is not None and job.version != expected_version:
-        raise PreconditionFailed(
-            "The job changed after the version you sent.",
-            job_id=job.job_id,
-            expected_version=expected_version,
-            current_version=job.version,
-        )
-
-
-def _pings(ping: Callable[[], None]) -> bool:
-    try:
-        ping()
-    except DomainError:
-        return False
-    except Exception:
-        log.exception("readiness ping failed")
-        return False
-    return True
 
 
 def _chain(head: list[bytes], rest: Iterable[bytes]) -> Iterable[bytes]:

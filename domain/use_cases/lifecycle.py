@@ -1,0 +1,108 @@
+"""Lifecycle: reading jobs and moving them through their states, safely under concurrency."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from attrs import frozen
+
+from domain.errors import ConcurrentModification, DomainError, PreconditionFailed
+from domain.job import Job
+from domain.use_cases.shared import check_job_id, check_version
+from ports.blobs import BlobStore
+from ports.jobs import JobStore
+from ports.system import Clock
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPDATE_ATTEMPTS = 5
+
+
+@frozen
+class Readiness:
+    job_store: bool
+    blob_store: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.job_store and self.blob_store
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        jobs: JobStore,
+        blobs: BlobStore,
+        clock: Clock,
+        *,
+        update_attempts: int = DEFAULT_UPDATE_ATTEMPTS,
+    ) -> None:
+        self._jobs = jobs
+        self._blobs = blobs
+        self._clock = clock
+        self._update_attempts = update_attempts
+
+    def get_job(self, job_id: str) -> Job:
+        check_job_id(job_id)
+        return self._jobs.get(job_id)
+
+    def readiness(self) -> Readiness:
+        return Readiness(job_store=_pings(self._jobs.ping), blob_store=_pings(self._blobs.ping))
+
+    def cancel_job(self, job_id: str, expected_version: int | None = None) -> Job:
+        return self._update(job_id, lambda job, now: job.cancel(now), expected_version)
+
+    def start_processing(self, job_id: str) -> Job:
+        return self._update(job_id, lambda job, now: job.start_processing(now))
+
+    def complete_job(self, job_id: str, result_key: str) -> Job:
+        return self._update(job_id, lambda job, now: job.complete(result_key, now))
+
+    def fail_job(self, job_id: str, code: str, message: str) -> Job:
+        return self._update(job_id, lambda job, now: job.fail(code, message, now))
+
+    def _update(
+        self,
+        job_id: str,
+        change: Callable[[Job, Any], Job],
+        expected_version: int | None = None,
+    ) -> Job:
+        """Read, apply ``change``, write conditioned on the version read.
+
+        With ``expected_version`` a concurrent change is the client's to resolve (412).
+        Without it the change is re-applied to the fresh job, a bounded number of times.
+        """
+        check_job_id(job_id)
+        for _ in range(self._update_attempts):
+            job = self._jobs.get(job_id)
+            check_version(job, expected_version)
+            changed = change(job, self._clock.now())
+            if changed is job:
+                return job
+            try:
+                self._jobs.save(changed, expected_version=job.version)
+            except ConcurrentModification:
+                if expected_version is not None:
+                    raise PreconditionFailed(
+                        "The job changed after the version you sent.",
+                        job_id=job_id,
+                        expected_version=expected_version,
+                    ) from None
+                continue
+            return changed
+        raise ConcurrentModification(
+            "The job was changed by others at the same time; try again.", job_id=job_id
+        )
+
+
+def _pings(ping: Callable[[], None]) -> bool:
+    try:
+        ping()
+    except DomainError:
+        return False
+    except Exception:
+        log.exception("readiness ping failed")
+        return False
+    return True
