@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from domain import ids
-from entrypoints.http.api import INTERNAL_MESSAGE, Api
+from entrypoints.http.api import Api
+from entrypoints.http.exchange import INTERNAL_MESSAGE
 from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.routes import DEFAULT_VERSION
 

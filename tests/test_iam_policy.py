@@ -22,7 +22,8 @@ from adapters.dynamodb import DynamoDBIdempotencyStore
 from entrypoints import lambda_api
 from entrypoints.aws import aws_service, init_storage, job_store
 from entrypoints.bootstrap import build_api
-from entrypoints.http import routes
+from entrypoints.http.resources import API_ROUTES
+from entrypoints.http.routes import Router
 from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, REGION, TABLE, moto_in_process
@@ -46,6 +47,7 @@ from tests.iam import (
     summary,
 )
 
+ROUTER = Router(API_ROUTES)
 MIB = 1024 * 1024
 NAMES = Names(TABLE, BUCKET, REGION)
 SETTINGS = Settings.from_env(
@@ -82,7 +84,7 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
     def call(method: str, path: str, status: int, **kwargs: Any) -> Reply:
         reply = invoke(handler, method, path, **kwargs)
         assert reply.status == status, reply.body
-        requested.add((routes.match(urlsplit(path).path).route.name, method))
+        requested.add((ROUTER.match(urlsplit(path).path).route.name, method))
         return reply
 
     def create(status: int, data: bytes, **headers: str) -> Reply:
@@ -159,7 +161,7 @@ def test_the_policy_grants_what_the_function_calls_and_nothing_more(
 
 def test_the_workload_requests_every_route(recording: Recording) -> None:
     """A route added without a step here could call what nobody checked."""
-    every = {(route.name, method) for route in routes.ROUTES for method in route.accepts}
+    every = {(route.name, method) for route in API_ROUTES for method in route.operations}
     assert recording.requested == every
 
 

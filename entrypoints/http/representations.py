@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.blueprint import BlueprintFormat
+from domain import ids
+from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFormat
 from domain.feedback import Feedback
 from domain.job import Job, JobError, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
+from entrypoints.http.schema import TIMESTAMP, nullable, obj, pattern, ref
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
@@ -104,3 +106,80 @@ JOB_REPRESENTATIONS: dict[str, Callable[[Job], dict[str, Any]]] = {"v1": job_v1,
 
 def feedback(entry: Feedback) -> dict[str, Any]:
     return feedback_to_dict(entry)
+
+
+# -- the schemas of the representations above ---------------------------------------------
+
+STATUSES = [status.value for status in JobStatus]
+CACHED_FROM = {
+    "description": "The completed job with the same blueprint whose result this job took at "
+    "creation (the result cache), or null.",
+    "oneOf": [{"type": "null"}, {"type": "string", "pattern": f"^{ids.JOB_ID.pattern}$"}],
+}
+
+
+def job_schemas(version: str) -> dict[str, Any]:
+    """``Job`` (as ``job_v1`` or ``job_v2`` writes it) and the ``JobError`` it refers to."""
+    job_error = obj({"code": {"type": "string"}, "message": {"type": "string"}})
+    blueprint_format = {"type": "string", "enum": ["png", "jpg", "pdf"]}
+    trace_ids = {
+        "request_id": pattern(ids.REQUEST_ID.pattern),
+        "correlation_id": pattern(ids.CORRELATION_ID.pattern),
+    }
+    size = {"type": "integer", "minimum": 1, "maximum": MAX_BLUEPRINT_BYTES}
+    if version == "v1":
+        job = obj(
+            {
+                "job_id": pattern(ids.JOB_ID.pattern),
+                "status": {"type": "string", "enum": STATUSES},
+                "created_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+                "blueprint_format": blueprint_format,
+                "blueprint_hash": pattern("[0-9a-f]{64}"),
+                "blueprint_size_bytes": size,
+                "blueprint_s3_key": {"type": "string"},
+                "result_s3_key": nullable({"type": "string"}),
+                "error": nullable(ref("JobError")),
+                **trace_ids,
+                "api_version": {"type": "string", "enum": ["v1", "v2"]},
+                "version": {"type": "integer", "minimum": 1},
+                "cached_from": CACHED_FROM,
+            }
+        )
+    else:
+        job = obj(
+            {
+                "id": pattern(ids.JOB_ID.pattern),
+                "status": {"type": "string", "enum": STATUSES},
+                "done": {"type": "boolean"},
+                "version": {"type": "integer", "minimum": 1},
+                "created_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+                "blueprint": obj(
+                    {
+                        "format": blueprint_format,
+                        "sha256": pattern("[0-9a-f]{64}"),
+                        "size_bytes": size,
+                    }
+                ),
+                "result": nullable(obj({"s3_key": {"type": "string"}})),
+                "error": nullable(ref("JobError")),
+                "trace": obj(trace_ids),
+                "api_version": {"type": "string", "enum": ["v1", "v2"]},
+                "cached_from": CACHED_FROM,
+                "links": obj({"self": {"type": "string"}, "feedback": {"type": "string"}}),
+            }
+        )
+    return {"Job": job, "JobError": job_error}
+
+
+def feedback_schema() -> dict[str, Any]:
+    return obj(
+        {
+            "feedback_id": pattern(ids.FEEDBACK_ID.pattern),
+            "job_id": pattern(ids.JOB_ID.pattern),
+            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+            "comment": nullable({"type": "string"}),
+            "created_at": TIMESTAMP,
+        }
+    )

@@ -1,16 +1,19 @@
-"""The route table and the path matcher, shared by dispatch, CORS and the OpenAPI document.
+"""What a route is, and how a path finds one.
 
-Each route declares its methods and the request headers each method reads; the 405 ``Allow``
-header and the CORS preflight's allowed methods and headers are derived from it, and a test
-holds the OpenAPI document's header parameters to it.
+A route is declared once, beside the resource that serves it (``entrypoints/http/resources``):
+its path template, its resource, and for each method an ``Operation`` saying what it reads
+(headers, query parameters, bodies) and answers. Dispatch, the 405 ``Allow`` header, the CORS
+preflight's allowed methods and headers, and the OpenAPI documents' paths all come from those
+declarations.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from attrs import frozen
+from attrs import field, frozen
 
 from domain import ids
 from entrypoints.http.errors import RouteNotFound, UnsupportedApiVersion
@@ -18,25 +21,65 @@ from entrypoints.http.errors import RouteNotFound, UnsupportedApiVersion
 SUPPORTED_VERSIONS = ("v1", "v2")
 DEFAULT_VERSION = "v1"
 _VERSION_SEGMENT = re.compile(r"v\d+")
-
-
 # Read on every route: the caller's trace id, and the credentials a client may send.
 COMMON_REQUEST_HEADERS = ("Authorization", "X-Api-Key", "X-Correlation-ID")
 
 
+@frozen
+class Answer:
+    """A documented answer: its description, the schema of its envelope (None: no body) and
+    the response headers it carries beyond the trace ids."""
+
+    description: str
+    schema: str | None = None
+    headers: tuple[str, ...] = ()
+
+
+@frozen
+class Operation:
+    """One method of a route: what its handler reads and answers. ``handler`` names the
+    resource's method (Falcon's ``on_<method>`` by default)."""
+
+    operation_id: str
+    summary: str
+    answers: Mapping[int, Answer]
+    errors: tuple[int, ...] = ()
+    reads: tuple[str, ...] = ()  # request headers, beyond the common ones
+    query: tuple[str, ...] = ()  # query parameters (documented in openapi.QUERY_PARAMETERS)
+    body: Mapping[str, Any] | None = None  # media type -> schema
+    idempotent: bool = False  # honours Idempotency-Key
+    handler: str | None = None
+
+
+class Resource(Protocol):
+    """A resource class: built once per ``Api`` from its dependencies, it serves a route's
+    methods with ``on_get``, ``on_post``... (Falcon's names)."""
+
+    @classmethod
+    def build(cls, dependencies: Any) -> Any: ...
+
+
 @frozen(eq=False)  # routes are singletons: compared and hashed by identity
 class Route:
-    name: str
-    template: str  # as in the OpenAPI document, "{v}" standing for the version
-    # Each method, and the request headers it reads beyond the common ones.
-    accepts: Mapping[str, tuple[str, ...]]
+    template: str  # "{v}" stands for the API version; other "{name}"s are path parameters
+    resource: type[Resource]
+    operations: Mapping[str, Operation]
+    documented: bool = True  # in the OpenAPI documents (the local upload receiver is not)
+    _segments: tuple[str, ...] = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_segments", tuple(self.template.strip("/").split("/")))
+
+    @property
+    def name(self) -> str:
+        return self.template
 
     @property
     def methods(self) -> tuple[str, ...]:
         """What the route serves; HEAD wherever GET is (RFC 9110: same headers, no body)."""
         return tuple(
             m
-            for method in self.accepts
+            for method in self.operations
             for m in (("GET", "HEAD") if method == "GET" else (method,))
         )
 
@@ -46,66 +89,73 @@ class Route:
 
     def request_headers(self, method: str | None = None) -> tuple[str, ...]:
         """The headers ``method`` reads (every method's, without one), common ones included."""
-        chosen = [method] if method else list(self.accepts)
-        names = {name for m in chosen for name in self.accepts.get(m, ())}
+        chosen = [self.operations[method]] if method else list(self.operations.values())
+        names = {name for operation in chosen for name in operation.reads}
+        if any(operation.body for operation in chosen):
+            names.add("Content-Type")
         return tuple(sorted({*COMMON_REQUEST_HEADERS, *names}))
 
+    def handler_name(self, method: str) -> str:
+        return self.operations[method].handler or f"on_{method.lower()}"
 
-_BODY = ("Content-Type",)
-HEALTH = Route("health", "/health", {"GET": ()})
-READY = Route("ready", "/health/ready", {"GET": ()})
-JOBS = Route("jobs", "/api/{v}/jobs", {"POST": (*_BODY, "Idempotency-Key")})
-JOB = Route("job", "/api/{v}/jobs/{job_id}", {"GET": ("If-None-Match",), "DELETE": ("If-Match",)})
-FEEDBACK = Route("feedback", "/api/{v}/jobs/{job_id}/feedback", {"POST": (*_BODY, "If-Match")})
-UPLOADS = Route("uploads", "/api/{v}/uploads", {"POST": (*_BODY, "Idempotency-Key")})
-OPENAPI = Route("openapi", "/api/{v}/openapi.json", {"GET": ()})
-ROUTES = (HEALTH, READY, JOBS, JOB, FEEDBACK, UPLOADS, OPENAPI)
-# Where the local server receives upload forms (S3's part on AWS): not a versioned API route.
-LOCAL_UPLOADS = Route("local_uploads", "/local-uploads", {"POST": _BODY})
-# What a preflight for a path that names no route is told: whatever some route allows, so that
-# the browser sends the real request and shows its 404.
-ANY_ROUTE_METHODS = ", ".join(sorted({m for r in ROUTES for m in (*r.methods, "OPTIONS")}))
-ANY_ROUTE_HEADERS = ", ".join(sorted({h for r in ROUTES for h in r.request_headers()}))
+    def bind(self, segments: Sequence[str]) -> dict[str, str] | None:
+        """The path parameters if ``segments`` (the version already taken out) fit."""
+        own = [s for s in self._segments if s != "{v}"]
+        if len(own) != len(segments):
+            return None
+        params: dict[str, str] = {}
+        for pattern, segment in zip(own, segments, strict=True):
+            if pattern.startswith("{"):
+                if not segment:
+                    return None
+                params[pattern[1:-1]] = segment
+            elif pattern != segment:
+                return None
+        return params
+
+    @property
+    def versioned(self) -> bool:
+        return "{v}" in self._segments
 
 
 @frozen
 class Match:
     route: Route
     version: str
-    job_id: str | None = None
+    params: Mapping[str, str] = field(factory=dict)
+
+    @property
+    def job_id(self) -> str | None:
+        return self.params.get("job_id")
 
 
-def match(path: str) -> Match:
-    """Find the route for ``path``; a trailing slash is tolerated."""
-    if len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    if path == "/health":
-        return Match(HEALTH, DEFAULT_VERSION)
-    if path == "/health/ready":
-        return Match(READY, DEFAULT_VERSION)
-    if path == LOCAL_UPLOADS.template:
-        return Match(LOCAL_UPLOADS, DEFAULT_VERSION)
-    segments = path.split("/")[1:]
-    if not segments or segments[0] != "api":
+class Router:
+    """Finds the route for a path. ``/api/...`` paths may name a version after ``api``; without
+    one they are served as the default version. A trailing slash is tolerated."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+        self.any_methods = ", ".join(sorted({m for r in routes for m in (*r.methods, "OPTIONS")}))
+        self.any_headers = ", ".join(sorted({h for r in routes for h in r.request_headers()}))
+
+    def match(self, path: str) -> Match:
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        segments = path.strip("/").split("/") if path != "/" else []
+        version = DEFAULT_VERSION
+        versioned = bool(segments) and segments[0] == "api"
+        if versioned and len(segments) > 1 and _VERSION_SEGMENT.fullmatch(segments[1]):
+            version = segments[1]
+            if version not in SUPPORTED_VERSIONS:
+                raise UnsupportedApiVersion(
+                    f"API version {version} is not supported.",
+                    supported_versions=list(SUPPORTED_VERSIONS),
+                )
+            segments = [segments[0], *segments[2:]]
+        for route in self.routes:
+            if route.versioned != versioned:
+                continue
+            params = route.bind(segments)
+            if params is not None:
+                return Match(route, version, params)
         raise RouteNotFound("No resource at this path.", path=ids.echo(path))
-    rest = segments[1:]
-    version = DEFAULT_VERSION
-    if rest and _VERSION_SEGMENT.fullmatch(rest[0]):
-        version, rest = rest[0], rest[1:]
-        if version not in SUPPORTED_VERSIONS:
-            raise UnsupportedApiVersion(
-                f"API version {version} is not supported.",
-                supported_versions=list(SUPPORTED_VERSIONS),
-            )
-    match rest:
-        case ["jobs"]:
-            return Match(JOBS, version)
-        case ["jobs", job_id] if job_id:
-            return Match(JOB, version, job_id)
-        case ["jobs", job_id, "feedback"] if job_id:
-            return Match(FEEDBACK, version, job_id)
-        case ["uploads"]:
-            return Match(UPLOADS, version)
-        case ["openapi.json"]:
-            return Match(OPENAPI, version)
-    raise RouteNotFound("No resource at this path.", path=ids.echo(path))

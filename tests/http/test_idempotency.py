@@ -74,7 +74,9 @@ def test_a_request_in_flight_blocks_its_retries(
 ) -> None:
     # A first request holds the key and never finishes (its process crashed).
     now = clock.now()
-    idempotency.claim(IdempotencyRecord.claim(scope_of("jobs", "v1", KEY), "crashed", now), now)
+    idempotency.claim(
+        IdempotencyRecord.claim(scope_of("/api/{v}/jobs", "v1", KEY), "crashed", now), now
+    )
     reply = post(client)
     assert_error(reply, 409, "IDEMPOTENCY_KEY_IN_USE")
     assert reply.headers["retry-after"] == "1"

@@ -15,7 +15,8 @@ from domain.use_cases import UseCases
 from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from entrypoints.http.errors import CLIENT_CODES
-from entrypoints.http.routes import COMMON_REQUEST_HEADERS, ROUTES, SUPPORTED_VERSIONS
+from entrypoints.http.resources import API_ROUTES
+from entrypoints.http.routes import COMMON_REQUEST_HEADERS, SUPPORTED_VERSIONS
 from tests.blueprints import SAMPLES
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.http.clients import make_api
@@ -31,8 +32,8 @@ def test_documents_are_valid_openapi_3_1(version: str) -> None:
 def test_documents_describe_exactly_the_routes(version: str) -> None:
     paths = openapi.document(version)["paths"]
     expected = {
-        route.template.replace("{v}", version): {m.lower() for m in route.accepts}
-        for route in ROUTES
+        route.template.replace("{v}", version): {m.lower() for m in route.operations}
+        for route in API_ROUTES
     }
     documented = {
         path: {key for key in item if key in ("get", "post", "delete", "put", "patch")}
@@ -94,9 +95,9 @@ def test_v2_conforms_under_fuzzing(case: schemathesis.Case) -> None:
 def test_the_documented_headers_are_those_each_route_declares(version: str) -> None:
     """CORS allows what the routes declare; the documents may not promise other headers."""
     paths = openapi.document(version)["paths"]
-    for route in ROUTES:
+    for route in API_ROUTES:
         item = paths[route.template.replace("{v}", version)]
-        for method in route.accepts:
+        for method in route.operations:
             operation = item[method.lower()]
             params = [*item.get("parameters", []), *operation.get("parameters", [])]
             documented = {p["name"] for p in params if p["in"] == "header"}

@@ -1,0 +1,102 @@
+"""Upload sessions for blueprints too large for a request, and the local server's stand-in
+for S3's form upload."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from domain.blueprint import MAX_BLUEPRINT_BYTES
+from domain.timestamps import format_timestamp
+from domain.use_cases import Intake
+from entrypoints import metrics
+from entrypoints.http import bodies
+from entrypoints.http.exchange import Exchange
+from entrypoints.http.messages import HttpRequest, HttpResponse
+from entrypoints.http.multipart import FormReader, boundary_of
+from entrypoints.http.resources.base import Dependencies
+from entrypoints.http.routes import Answer, Operation, Route
+from entrypoints.http.schema import ref
+
+# The form's own fields and part headers add a few KB to the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class UploadCollection:
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+
+    @classmethod
+    def build(cls, dependencies: Dependencies) -> UploadCollection:
+        return cls(dependencies.use_cases.intake)
+
+    def on_post(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
+        bodies.require_json(request)
+        payload = bodies.read_json(request, bodies.MAX_SMALL_JSON_BYTES)
+        bodies.only_fields(payload, {"format", "size_bytes"})
+        bodies.require_fields(payload, "format", "size_bytes")
+        session, form = self._intake.open_upload(payload["format"], payload["size_bytes"])
+        exchange.counts.add(metrics.UPLOADS_OPENED)
+        data = {
+            "upload_id": session.upload_id,
+            "method": "POST",
+            "url": urljoin(bodies.base_url(request), form.url),
+            "fields": dict(form.fields),
+            "expires_at": format_timestamp(session.expires_at),
+            "max_bytes": MAX_BLUEPRINT_BYTES,
+        }
+        return exchange.success(201, data)
+
+
+class LocalUploads:
+    """The local stand-in for S3's form upload: 204 with no body, as S3 answers. Routed only
+    where the service receives uploads itself (in-memory storage)."""
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+
+    @classmethod
+    def build(cls, dependencies: Dependencies) -> LocalUploads:
+        return cls(dependencies.use_cases.intake)
+
+    def on_post(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
+        limit = MAX_BLUEPRINT_BYTES + FORM_OVERHEAD_BYTES
+        bodies.refuse_declared_length(request, limit, blueprint=True)
+        reader = FormReader(request.body, boundary_of(request.header("content-type") or ""))
+        fields = reader.read_fields()
+        self._intake.receive_upload(fields, reader.file_chunks())
+        return HttpResponse(204, [("Cache-Control", "no-store")])
+
+
+ROUTES = (
+    Route(
+        "/api/{v}/uploads",
+        UploadCollection,
+        {
+            "POST": Operation(
+                "openUpload",
+                "Open an upload session: a form with which to send a blueprint of up to 50 MiB "
+                "straight to storage, then create the job with its `upload_id`.",
+                {201: Answer("Opened.", "UploadEnvelope", ("Idempotent-Replayed",))},
+                errors=(400, 409, 413, 415, 422, 503),
+                reads=("Idempotency-Key",),
+                body={"application/json": {"schema": ref("UploadRequest")}},
+                idempotent=True,
+            )
+        },
+    ),
+)
+# Where the local server receives upload forms (S3's part on AWS): not a versioned API route,
+# and not in the OpenAPI documents.
+LOCAL_UPLOADS = Route(
+    "/local-uploads",
+    LocalUploads,
+    {
+        "POST": Operation(
+            "receiveUpload",
+            "Receive an upload form (local storage only).",
+            {204: Answer("Stored.")},
+            body={"multipart/form-data": {}},
+        )
+    },
+    documented=False,
+)
