@@ -80,7 +80,7 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
 
 def _part(container: Mapping[str, Any], name: str, problems: list[str]) -> Mapping[str, Any]:
     value = container.get(name)
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # a dict, as the runtime gives
         return value
     if value is not None:
         problems.append(f"The event's {name} is not an object.")

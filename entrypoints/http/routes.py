@@ -66,9 +66,12 @@ class Route:
     operations: Mapping[str, Operation]
     documented: bool = True  # in the OpenAPI documents (the local upload receiver is not)
     _segments: tuple[str, ...] = field(init=False)
+    _own: tuple[str, ...] = field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_segments", tuple(self.template.strip("/").split("/")))
+        segments = tuple(self.template.strip("/").split("/"))
+        object.__setattr__(self, "_segments", segments)
+        object.__setattr__(self, "_own", tuple(s for s in segments if s != "{v}"))
 
     @property
     def name(self) -> str:
@@ -98,14 +101,16 @@ class Route:
     def handler_name(self, method: str) -> str:
         return self.operations[method].handler or f"on_{method.lower()}"
 
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The template's segments, the version left out."""
+        return self._own
+
     def bind(self, segments: Sequence[str]) -> dict[str, str] | None:
         """The path parameters if ``segments`` (the version already taken out) fit."""
-        own = [s for s in self._segments if s != "{v}"]
-        if len(own) != len(segments):
-            return None
         params: dict[str, str] = {}
-        for pattern, segment in zip(own, segments, strict=True):
-            if pattern.startswith("{"):
+        for pattern, segment in zip(self._own, segments, strict=True):
+            if pattern[0] == "{":
                 if not segment:
                     return None
                 params[pattern[1:-1]] = segment
@@ -118,11 +123,16 @@ class Route:
         return "{v}" in self._segments
 
 
-@frozen
 class Match:
-    route: Route
-    version: str
-    params: Mapping[str, str] = field(factory=dict)
+    """A route found for a path, the version it was asked in, and its path parameters. A plain
+    slotted class: one is made per request."""
+
+    __slots__ = ("params", "route", "version")
+
+    def __init__(self, route: Route, version: str, params: Mapping[str, str]) -> None:
+        self.route = route
+        self.version = version
+        self.params = params
 
     @property
     def job_id(self) -> str | None:
@@ -137,11 +147,16 @@ class Router:
         self.routes = tuple(routes)
         self.any_methods = ", ".join(sorted({m for r in routes for m in (*r.methods, "OPTIONS")}))
         self.any_headers = ", ".join(sorted({h for r in routes for h in r.request_headers()}))
+        # Candidates by (versioned, number of segments): a request tries one or two routes.
+        self._candidates: dict[tuple[bool, int], list[Route]] = {}
+        for route in self.routes:
+            key = (route.versioned, len(route.segments))
+            self._candidates.setdefault(key, []).append(route)
 
     def match(self, path: str) -> Match:
-        if len(path) > 1 and path.endswith("/"):
+        if len(path) > 1 and path[-1] == "/":
             path = path[:-1]
-        segments = path.strip("/").split("/") if path != "/" else []
+        segments = path.split("/")[1:]  # "/api/v1/jobs" -> ["api", "v1", "jobs"]
         version = DEFAULT_VERSION
         versioned = bool(segments) and segments[0] == "api"
         if versioned and len(segments) > 1 and _VERSION_SEGMENT.fullmatch(segments[1]):
@@ -151,10 +166,8 @@ class Router:
                     f"API version {version} is not supported.",
                     supported_versions=list(SUPPORTED_VERSIONS),
                 )
-            segments = [segments[0], *segments[2:]]
-        for route in self.routes:
-            if route.versioned != versioned:
-                continue
+            del segments[1]
+        for route in self._candidates.get((versioned, len(segments)), ()):
             params = route.bind(segments)
             if params is not None:
                 return Match(route, version, params)
