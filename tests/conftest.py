@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.use_cases import Origin, UseCases
+from domain.use_cases import UseCases
+from tests.e2e.servers import free_port, running
 from tests.fakes import SeededEntropy, SteppingClock
 
 settings.register_profile(
@@ -14,10 +17,6 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
-
-ORIGIN = Origin(
-    request_id="req_20261126_031500_k3j9x2m1q8zp", correlation_id="corr-1", api_version="v1"
-)
 
 
 @pytest.fixture
@@ -38,3 +37,12 @@ def blobs(clock: SteppingClock) -> MemoryBlobStore:
 @pytest.fixture
 def service(jobs: MemoryJobStore, blobs: MemoryBlobStore, clock: SteppingClock) -> UseCases:
     return UseCases.over(jobs, blobs, clock, SeededEntropy())
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with running(command, f"{endpoint}/moto-api/"):
+        yield endpoint

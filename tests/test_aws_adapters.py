@@ -16,12 +16,10 @@ from domain.errors import ServiceUnavailable
 from domain.use_cases import UseCases
 from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
-from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import Fault
+from tests.helpers import ORIGIN, SETTINGS, assert_error
 from tests.http.clients import CLIENTS
-from tests.http.conftest import SETTINGS
-from tests.http.test_contract import assert_error
 
 MIB = 1024 * 1024
 KEY = "blueprints/job_01jdz5k3a1b2c3d4e5f6g7h8j9/source.pdf"
@@ -132,7 +130,7 @@ def test_s3_faults_within_the_retries_are_invisible(stores: Any, code: str, stat
 
 
 def origin() -> Any:
-    from tests.conftest import ORIGIN
+    from tests.helpers import ORIGIN
 
     return ORIGIN
 

@@ -42,6 +42,7 @@ from tests.aws import BUCKET, REGION, TABLE, moto_in_process, new_blob_store, ne
 from tests.blueprints import pdf, png
 from tests.fakes import START, FakeMonotonic, SeededEntropy, SteppingClock
 from tests.faults import ANSWER, TIMEOUT, Slow
+from tests.helpers import UNKNOWN, assert_error
 from tests.http.clients import (
     CLIENTS,
     Client,
@@ -51,7 +52,6 @@ from tests.http.clients import (
     Reply,
     api_gateway_event,
 )
-from tests.http.test_contract import UNKNOWN, assert_error
 
 JOB = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
 PUT_ITEM = "before-send.dynamodb.PutItem"

@@ -28,7 +28,7 @@ from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, REGION, TABLE, moto_in_process
 from tests.blueprints import pdf, png
-from tests.e2e.test_large_uploads import big_pdf
+from tests.e2e.servers import big_pdf
 from tests.fakes import START
 from tests.faults import Fault
 from tests.http.clients import Reply, invoke

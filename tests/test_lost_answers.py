@@ -19,11 +19,10 @@ from adapters.s3 import S3BlobStore
 from domain.use_cases import UseCases
 from tests.aws import moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
-from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import LOST, TIMEOUT, LostAnswer, Slow
+from tests.helpers import ORIGIN, SETTINGS
 from tests.http.clients import CLIENTS, Client
-from tests.http.conftest import SETTINGS
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.artifact.conftest import ALLOWED_ORIGIN, Function
+from tests.artifact.running import ALLOWED_ORIGIN, Function
 from tests.blueprints import jpeg, pdf, png
-from tests.http.test_contract import UNKNOWN, assert_envelope, assert_error
-from tests.http.test_metrics import validate_emf
-from tests.http.test_uploads import send
+from tests.helpers import UNKNOWN, assert_envelope, assert_error, send, validate_emf
 from tools.artifact import BOTOCORE_DATA, files
 
 pytestmark = pytest.mark.slow

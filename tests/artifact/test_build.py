@@ -11,7 +11,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from tests.artifact.conftest import build
+from tests.artifact.running import build
 from tools.artifact import (
     LOCAL_ONLY,
     LOCK,

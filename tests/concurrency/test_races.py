@@ -11,8 +11,8 @@ from domain.use_cases import UseCases
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.blueprints import png
-from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import ORIGIN
 
 THREADS = 32
 DOCUMENTED = (ConcurrentModification, InvalidTransition)

@@ -14,8 +14,8 @@ from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.blueprints import pdf
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS
 from tests.http.clients import FakeLambdaContext, api_gateway_event, make_api
-from tests.http.conftest import SETTINGS
 
 REQUESTS = 16
 

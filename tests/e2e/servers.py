@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+from tests.blueprints import pdf
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -63,3 +65,36 @@ def running(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def big_pdf(size: int) -> bytes:
+    head = pdf()
+    return (
+        head
+        + bytes(range(256)) * ((size - len(head)) // 256)
+        + b"\x00" * ((size - len(head)) % 256)
+    )
+
+
+REGION = "eu-west-1"
+
+
+def aws_env_for(endpoint: str, prefix: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "BLUEPRINT_JOBS_TABLE": f"{prefix}-jobs",
+        "BLUEPRINT_JOBS_BUCKET": f"{prefix}-blueprints",
+    }
+
+
+def init_storage(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli(), "init-storage"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

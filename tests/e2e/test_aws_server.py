@@ -12,8 +12,7 @@ from adapters.s3 import S3BlobStore
 from entrypoints.aws import aws_service, blob_store
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
-from tests.e2e.conftest import aws_env_for, init_storage
-from tests.e2e.servers import cli, free_port, running
+from tests.e2e.servers import aws_env_for, cli, free_port, init_storage, running
 
 pytestmark = pytest.mark.slow
 

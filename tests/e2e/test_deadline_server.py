@@ -17,8 +17,7 @@ import requests
 
 from adapters.aws import S3_POLICY
 from tests.blueprints import png
-from tests.e2e.conftest import REGION, aws_env_for, init_storage
-from tests.e2e.servers import cli, free_port, running
+from tests.e2e.servers import REGION, aws_env_for, cli, free_port, init_storage, running
 
 pytestmark = pytest.mark.slow
 

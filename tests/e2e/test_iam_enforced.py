@@ -44,8 +44,7 @@ from botocore.exceptions import ClientError
 from entrypoints.aws import aws_service
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
-from tests.e2e.conftest import REGION, init_storage
-from tests.e2e.servers import cli, free_port, running
+from tests.e2e.servers import REGION, cli, free_port, init_storage, running
 from tests.iam import Names, Statement, function_statements, policy_document
 
 pytestmark = pytest.mark.slow

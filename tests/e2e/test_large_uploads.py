@@ -12,18 +12,10 @@ import requests
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from tests.blueprints import pdf, png
+from tests.e2e.servers import big_pdf
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
-
-
-def big_pdf(size: int) -> bytes:
-    head = pdf()
-    return (
-        head
-        + bytes(range(256)) * ((size - len(head)) // 256)
-        + b"\x00" * ((size - len(head)) % 256)
-    )
 
 
 def open_session(base: str, fmt: str, size: int) -> Any:

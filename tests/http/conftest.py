@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import io
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from adapters.memory import MemoryIdempotencyStore
 from domain.use_cases import UseCases
-from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
+from entrypoints.logs import configure_logging
+from entrypoints.settings import Settings
 from tests.fakes import SteppingClock
+from tests.helpers import SETTINGS
 from tests.http.clients import CLIENTS, Client
-
-SETTINGS = Settings(cors_origins=LOCAL_CORS_ORIGINS)
 
 
 @pytest.fixture
@@ -37,3 +41,19 @@ def client(
 ) -> Client:
     made: Client = CLIENTS[entrypoint](service, settings, clock, idempotency)
     return made
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])

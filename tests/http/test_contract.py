@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 
 import pytest
 
@@ -12,54 +11,15 @@ from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.job import JobStatus
 from domain.use_cases import UseCases
 from tests.blueprints import jpeg, pdf, png
-from tests.http.clients import Client, Reply
-
-REQUEST_ID = re.compile(r"req_\d{8}_\d{6}_[a-z0-9]{12}")
-UNKNOWN = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
-ALLOWED_ORIGIN = "http://localhost:5173"
-
-
-def create(
-    client: Client, data: bytes = b"", content_type: str = "image/png", **headers: str
-) -> Reply:
-    return client.request(
-        "POST",
-        "/api/v1/jobs",
-        headers={"Content-Type": content_type, **headers},
-        body=data or png(),
-    )
-
-
-def assert_envelope(
-    reply: Reply, status: str, version: str = "v1", cache_control: str = "no-store"
-) -> None:
-    body = reply.json()
-    assert body["status"] == status
-    assert body["meta"]["api_version"] == version
-    assert REQUEST_ID.fullmatch(body["meta"]["request_id"])
-    assert reply.headers["x-request-id"] == body["meta"]["request_id"]
-    assert reply.headers["content-type"] == "application/json"
-    assert reply.headers["cache-control"] == cache_control
-    assert reply.headers["x-content-type-options"] == "nosniff"
-
-
-def assert_error(reply: Reply, status: int, code: str) -> dict[str, object]:
-    assert reply.status == status, reply.body
-    assert_envelope(reply, "error", reply.json()["meta"]["api_version"])
-    assert reply.error["code"] == code
-    assert isinstance(reply.error["message"], str)
-    assert reply.error["message"]
-    details: dict[str, object] = reply.error["details"]
-    return details
-
-
-def finish(service: UseCases, job_id: str, *, failed: bool = False) -> None:
-    service.lifecycle.start_processing(job_id)
-    if failed:
-        service.lifecycle.fail_job(job_id, "DETECTION_FAILED", "No walls found.")
-    else:
-        service.lifecycle.complete_job(job_id, f"results/{job_id}.json")
-
+from tests.helpers import (
+    ALLOWED_ORIGIN,
+    UNKNOWN,
+    assert_envelope,
+    assert_error,
+    create,
+    finish,
+)
+from tests.http.clients import Client
 
 # -- health ---------------------------------------------------------------------------------
 

@@ -10,39 +10,19 @@ import pytest
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.blueprint import MAX_BLUEPRINT_BYTES
-from domain.errors import ServiceUnavailable
 from domain.job import Job
 from domain.use_cases import UseCases
 from entrypoints.http.messages import HttpRequest
 from entrypoints.settings import Settings
 from tests.blueprints import png
-from tests.fakes import BrokenBlobStore, BrokenJobStore, SeededEntropy, SteppingClock
-from tests.http.clients import CLIENTS, Client, make_api
-from tests.http.conftest import SETTINGS
-from tests.http.test_contract import UNKNOWN, assert_error
-
-SECRET = "arn:aws:dynamodb:eu-west-1:123456789012:table/secret-table"
+from tests.fakes import BrokenBlobStore, BrokenJobStore
+from tests.helpers import SECRET, SETTINGS, UNKNOWN, ThrottledJobStore, assert_error, client_over
+from tests.http.clients import make_api
 
 
 class ExplodingJobStore(MemoryJobStore):
     def get(self, job_id: str) -> Job:
         raise RuntimeError(f"boom at {SECRET}")
-
-
-class ThrottledJobStore(MemoryJobStore):
-    def get(self, job_id: str) -> Job:
-        raise ServiceUnavailable(f"throttled on {SECRET}", retry_after=3)
-
-
-def client_over(
-    entrypoint: str,
-    jobs: MemoryJobStore,
-    blobs: MemoryBlobStore | None = None,
-    settings: Settings = SETTINGS,
-) -> Client:
-    service = UseCases.over(jobs, blobs or MemoryBlobStore(), SteppingClock(), SeededEntropy())
-    made: Client = CLIENTS[entrypoint](service, settings)
-    return made
 
 
 def test_unexpected_exception_is_a_bare_500_and_a_logged_traceback(

@@ -23,8 +23,8 @@ from domain.use_cases import UseCases
 from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from tests.blueprints import pdf, png
+from tests.helpers import SETTINGS
 from tests.http.clients import make_api
-from tests.http.conftest import SETTINGS
 
 pytestmark = pytest.mark.slow
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"

@@ -20,6 +20,7 @@ from entrypoints.http.api import Api
 from entrypoints.logs import JsonFormatter
 from tests.blueprints import png
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS, assert_envelope
 from tests.http.clients import (
     CLIENTS,
     Client,
@@ -28,8 +29,6 @@ from tests.http.clients import (
     api_gateway_event,
     make_api,
 )
-from tests.http.conftest import SETTINGS
-from tests.http.test_contract import assert_envelope
 
 PATHS = ["/api/v1/jobs", "/api/v2/uploads", "/api/v1/jobs/job_01jdz5k3a1b2c3d4e5f6g7h8j9/feedback"]
 

@@ -19,9 +19,8 @@ from tests.aws import BUCKET, FAULTS, moto_in_process, new_blob_store, new_job_s
 from tests.blueprints import jpeg, png
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import LOST, Fault, Slow
+from tests.helpers import SETTINGS, assert_error
 from tests.http.clients import CLIENTS, Client, Reply
-from tests.http.conftest import SETTINGS
-from tests.http.test_contract import assert_error
 
 KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
 

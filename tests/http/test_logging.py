@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import threading
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 
 from domain.use_cases import UseCases
-from entrypoints.logs import configure_logging
 from tests.blueprints import png
+from tests.helpers import parsed
 from tests.http.clients import Client
 
 UNKNOWN = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging("INFO", stream)
-    try:
-        yield stream
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
-
-
-def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
 def test_one_access_line_per_request_with_the_ids(client: Client, log_lines: io.StringIO) -> None:

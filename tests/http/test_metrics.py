@@ -15,43 +15,20 @@ from entrypoints.logs import configure_logging
 from entrypoints.metrics import NAMESPACE
 from entrypoints.settings import Settings
 from tests.blueprints import png
+from tests.helpers import (
+    SETTINGS,
+    UNKNOWN,
+    ThrottledJobStore,
+    client_over,
+    create,
+    finish,
+    open_session,
+    parsed,
+    validate_emf,
+)
 from tests.http.clients import CLIENTS, Client
-from tests.http.conftest import SETTINGS
-from tests.http.test_contract import UNKNOWN, create, finish
-from tests.http.test_failures import ThrottledJobStore, client_over
-from tests.http.test_logging import log_lines, parsed
-from tests.http.test_uploads import open_session
-
-__all__ = ["log_lines"]  # the fixture, shared with test_logging
 
 SERVICE = "blueprint-jobs"
-
-
-def validate_emf(record: dict[str, Any]) -> dict[str, float]:
-    """Check ``record`` against CloudWatch's EMF specification; its metric values by name."""
-    block = record["_aws"]
-    assert isinstance(block["Timestamp"], int)
-    assert block["Timestamp"] > 1_600_000_000_000  # milliseconds since the epoch
-    directives = block["CloudWatchMetrics"]
-    assert isinstance(directives, list)
-    assert directives
-    values: dict[str, float] = {}
-    for directive in directives:
-        assert set(directive) == {"Namespace", "Dimensions", "Metrics"}
-        assert isinstance(directive["Namespace"], str)
-        assert directive["Namespace"]
-        assert 1 <= len(directive["Metrics"]) <= 100
-        for dimension_set in directive["Dimensions"]:
-            assert 1 <= len(dimension_set) <= 30
-            for name in dimension_set:
-                assert isinstance(record[name], str)  # each dimension is a top-level string
-        for metric in directive["Metrics"]:
-            assert set(metric) <= {"Name", "Unit", "StorageResolution"}
-            value = record[metric["Name"]]  # each metric is a top-level number
-            assert isinstance(value, int | float)
-            assert not isinstance(value, bool)
-            values[metric["Name"]] = value
-    return values
 
 
 def metrics_of(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

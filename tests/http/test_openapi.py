@@ -19,8 +19,8 @@ from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import COMMON_REQUEST_HEADERS, SUPPORTED_VERSIONS
 from tests.blueprints import SAMPLES
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS
 from tests.http.clients import make_api
-from tests.http.conftest import SETTINGS
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)

@@ -8,8 +8,8 @@ from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.use_cases import UseCases
 from tests.blueprints import jpeg, pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS
 from tests.http.clients import CLIENTS, Client, Reply
-from tests.http.conftest import SETTINGS
 
 ORIGIN = {"Origin": "http://localhost:3000"}
 

@@ -9,10 +9,8 @@ from domain.use_cases import UseCases
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS, create, create_from, finish, open_session, send
 from tests.http.clients import CLIENTS, Client
-from tests.http.conftest import SETTINGS
-from tests.http.test_contract import create, finish
-from tests.http.test_uploads import create_from, open_session, send
 
 
 def test_a_known_blueprint_completes_at_once(client: Client, service: UseCases) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -13,42 +12,15 @@ from adapters.memory import MemoryBlobStore
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from tests.blueprints import jpeg, pdf, png
 from tests.fakes import SteppingClock
-from tests.http.clients import Client, Reply
-from tests.http.test_contract import assert_envelope, assert_error
-
-BOUNDARY = "----blueprintjobsboundary7MA4YWxkTrZu0gW"
-
-
-def multipart(fields: dict[str, str], data: bytes, boundary: str = BOUNDARY) -> bytes:
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="plan"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return b"".join(parts)
-
-
-def open_session(client: Client, fmt: str = "pdf", size: int = len(pdf())) -> Reply:
-    return client.request("POST", "/api/v1/uploads", json_body={"format": fmt, "size_bytes": size})
-
-
-def send(client: Client, session: dict[str, Any], data: bytes, **overrides: str) -> Reply:
-    fields = {**session["fields"], **overrides}
-    return client.request(
-        "POST",
-        urlsplit(session["url"]).path,
-        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
-        body=multipart(fields, data),
-    )
-
-
-def create_from(client: Client, upload_id: str) -> Reply:
-    return client.request("POST", "/api/v1/jobs", json_body={"upload_id": upload_id})
+from tests.helpers import (
+    BOUNDARY,
+    assert_envelope,
+    assert_error,
+    create_from,
+    open_session,
+    send,
+)
+from tests.http.clients import Client
 
 
 def test_open_a_session(client: Client, entrypoint: str) -> None:

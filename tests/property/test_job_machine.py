@@ -24,8 +24,8 @@ from domain.errors import (
 from domain.job import ALLOWED_TRANSITIONS, Job, JobStatus
 from domain.use_cases import UseCases
 from tests.blueprints import SAMPLES
-from tests.conftest import ORIGIN
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import ORIGIN
 
 P, R, C, F, X = (
     JobStatus.PENDING,

@@ -15,7 +15,7 @@ from entrypoints.http.multipart import (
     FormReader,
     boundary_of,
 )
-from tests.http.test_uploads import BOUNDARY, multipart
+from tests.helpers import BOUNDARY, multipart
 
 # Bytes that look like the start of a delimiter, to tempt a naive reader into cutting early.
 TRICKY = [b"\r\n", b"\r\n--", f"\r\n--{BOUNDARY[:-3]}".encode(), b"--", b"\r\n\r\n"]

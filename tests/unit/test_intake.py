@@ -17,13 +17,13 @@ from domain.errors import (
 )
 from domain.use_cases import UseCases
 from tests.blueprints import pdf, png
-from tests.conftest import ORIGIN
 from tests.fakes import (
     SeededEntropy,
     SteppingClock,
     SwappingBlobStore,
     UnknownOutcomeJobStore,
 )
+from tests.helpers import ORIGIN
 
 SCRIPT = b"#!/bin/sh\nrm -rf --no-preserve-root /\n" + b"#" * 60
 

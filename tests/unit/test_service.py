@@ -25,7 +25,6 @@ from domain.feedback import MAX_FEEDBACK_PER_JOB
 from domain.job import Job, JobStatus
 from domain.use_cases import UseCases
 from tests.blueprints import chunked, jpeg, pdf, png
-from tests.conftest import ORIGIN
 from tests.fakes import (
     BrokenBlobStore,
     BrokenJobStore,
@@ -34,6 +33,7 @@ from tests.fakes import (
     SteppingClock,
     UndeletableBlobStore,
 )
+from tests.helpers import ORIGIN
 
 UNKNOWN = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
 

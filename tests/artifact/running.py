@@ -1,0 +1,116 @@
+"""Building the Lambda artifact and running the handler in it, for the artifact tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.http.clients import Reply, api_gateway_event
+from tools.artifact import ROOT, Interpreter
+
+DRIVER = Path(__file__).with_name("driver.py")
+
+ALLOWED_ORIGIN = "https://app.example.com"
+
+
+def build(out: Path, python: Interpreter) -> Path:
+    """``make build-ApiFunction``, as ``sam build`` calls it."""
+    done = subprocess.run(
+        [
+            "make", "--no-print-directory", "-C", str(ROOT), "build-ApiFunction",
+            f"ARTIFACTS_DIR={out}", f"PYTHON={sys.executable}", f"LAMBDA_PYTHON={python.path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+class Function:
+    """The artifact's handler in its own interpreter, answering API Gateway v2 events."""
+
+    kind = "artifact"
+
+    def __init__(
+        self, python: Interpreter, artifact: Path, storage: str, extra_env: dict[str, str]
+    ) -> None:
+        self.storage = storage
+        self._process = subprocess.Popen(
+            [python.path, "-I", "-S", str(DRIVER), str(artifact)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=function_env(storage, extra_env),
+        )
+        self.logs: list[dict[str, Any]] = []  # the JSON lines of the last invocation
+
+    def _exchange(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._process.stdin.write(json.dumps(message) + "\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        assert line, f"the function's process ended ({self._process.poll()})"
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        answer = self._exchange({"event": event})
+        assert "error" not in answer, answer["error"]
+        self.logs = [json.loads(line) for line in answer["logs"]]
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        json_body: Any = None,
+    ) -> Reply:
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        result = self.invoke(api_gateway_event(method, path, headers, body or b""))
+        assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
+        assert result["isBase64Encoded"] is False
+        return Reply(
+            result["statusCode"],
+            {name.lower(): value for name, value in result["headers"].items()},
+            result["body"].encode(),
+        )
+
+    def report(self) -> dict[str, Any]:
+        report: dict[str, Any] = self._exchange({"report": True})["report"]
+        return report
+
+    def close(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(timeout=30)
+        assert self._process.stdout is not None
+        self._process.stdout.close()
+
+
+def function_env(storage: str, extra: dict[str, str]) -> dict[str, str]:
+    """Lambda's own variables and the template's: nothing inherited from this process."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": "blueprint-jobs-ApiFunction",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "BLUEPRINT_JOBS_STORAGE": storage,
+        "BLUEPRINT_JOBS_CORS_ORIGINS": ALLOWED_ORIGIN,
+        "BLUEPRINT_JOBS_LOG_LEVEL": "INFO",
+        **extra,
+    }
