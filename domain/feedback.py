@@ -31,11 +31,22 @@ class Rating:
             raise InvalidRequest("rating must be an integer from 1 to 5.", field="rating")
         if comment is not None and not isinstance(comment, str):
             raise InvalidRequest("comment must be a string.", field="comment")
+        if comment is not None and not _is_text(comment):
+            raise InvalidRequest("comment must be Unicode text.", field="comment")
         if comment is not None and len(comment) > MAX_COMMENT_CHARS:
             raise InvalidRequest(
                 f"comment must be at most {MAX_COMMENT_CHARS} characters.", field="comment"
             )
         return cls(rating, comment)
+
+
+def _is_text(value: str) -> bool:
+    """No lone surrogate (which JSON can carry and no store can keep)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @frozen

@@ -18,23 +18,37 @@ class _Everything:
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
         env = req.env
-        length = req.content_length
+        length, malformed = _content_length(env.get("CONTENT_LENGTH"))
+        if "HTTP_TRANSFER_ENCODING" in env:
+            body: Any = req.stream  # the server's de-chunking stream, read to its end
+        else:
+            # Most requests (GET, DELETE) have no body: skip building a stream for them.
+            body = req.bounded_stream if length else _NO_BODY
         request = HttpRequest(
             method=req.method,
             path=req.path,
             query=req.query_string,
             headers=_headers(env),
-            # Most requests (GET, DELETE) have no body: skip building a stream for them.
-            body=req.bounded_stream if length or "HTTP_TRANSFER_ENCODING" in env else _NO_BODY,
+            body=body,
             content_length=length,
             host=env.get("HTTP_HOST") or req.netloc,
             scheme=env.get("wsgi.url_scheme", "http"),
+            malformed=malformed,
         )
         response = self._api.handle(request)
         resp.status = response.status
         resp.set_headers(response.headers)  # the Api never repeats a header name
         if response.body:
             resp.data = response.body
+
+
+def _content_length(value: str | None) -> tuple[int | None, str | None]:
+    """The declared length, or why it is not one (answered 400 in the envelope)."""
+    if value is None or value == "":
+        return None, None
+    if value.isdigit() and value.isascii():
+        return int(value), None
+    return None, "Content-Length is not a number of bytes."
 
 
 class _NoBody:

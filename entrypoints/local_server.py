@@ -96,6 +96,9 @@ class _Gateway(wsgi.Gateway_10):
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Any:
         if self._body_left_unread():
+            # cheroot would otherwise read the rest of the body before it answers (and take
+            # what follows a chunked body for the next request): the connection ends here.
+            self.req.close_connection = True
             headers = [*headers, ("Connection", "close")]
         return super().start_response(status, headers, exc_info)
 

@@ -122,7 +122,7 @@ class Api:
                 access_log.info(
                     "request",
                     extra={
-                        "method": request.method,
+                        "method": ids.echo(request.method),
                         "route": exchange.match.route.template if exchange.match else None,
                         "path": ids.echo(request.path),
                         "status": response.status,

@@ -19,7 +19,7 @@ from typing import Any
 
 from attrs import evolve
 
-from domain.errors import DomainError, InvalidRequest, ServiceUnavailable
+from domain.errors import DomainError, InvalidRequest, ServiceUnavailable, WriteOutcomeUnknown
 from entrypoints.http.errors import HttpProblem
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
 from ports.idempotency import IdempotencyRecord, IdempotencyStore, RecordState
@@ -92,7 +92,7 @@ class Idempotency:
         media_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
         # The query is part of the request (``?fresh=true`` asks for another job).
         head = f"{request.method.upper()}\n{route}\n{version}\n{request.query}\n{media_type}\n"
-        digest.update(head.encode())
+        digest.update(head.encode("utf-8", "surrogatepass"))  # hashed, whatever it holds
         reader = _HashingReader(request.body, digest)
         token = secrets.token_hex(16)
         claim = IdempotencyRecord.claim(scope, token, self._clock.now())
@@ -108,6 +108,10 @@ class Idempotency:
             return self._answer_retry(existing, reader, digest)
         try:
             response = handler(_with_body(request, reader))
+        except WriteOutcomeUnknown:
+            # The job may exist: keep the claim, so that a retry within the lease is told to
+            # wait (409) instead of making a second job; the lease frees the key after.
+            raise
         except BaseException:
             self._release(scope, token)
             raise
@@ -115,7 +119,12 @@ class Idempotency:
             self._release(scope, token)
             return response
         reader.drain()  # the fingerprint covers the whole body, read or not
-        self._store.complete(claim.completed(digest.hexdigest(), _encode(response)))
+        try:
+            self._store.complete(claim.completed(digest.hexdigest(), _encode(response)))
+        except Exception:
+            # What was done is done: the client gets its answer. A retry within the lease is
+            # told to wait; after it, the key is free.
+            log.exception("could not record an idempotent response")
         return response
 
     def _release(self, scope: str, token: str) -> None:

@@ -6,9 +6,11 @@ read; ``Expect: 100-continue`` is answered only when the application reads the b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -120,3 +122,86 @@ def test_100_continue_comes_when_the_body_is_wanted(address: tuple[str, int]) ->
         # The connection stays usable for the next request.
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert read_response(sock)[0] == ["HTTP/1.1 200 OK"]
+
+
+def _refused_early(address: tuple[str, int], head_bytes: bytes, then: bytes = b"") -> Any:
+    """Send a request whose answer comes before its body, then ``then`` on the same socket:
+    the answer arrives without the body, and the connection ends with it."""
+    with connect(address) as sock:
+        sock.sendall(head_bytes)
+        statuses, headers, body = read_response(sock)
+        if then:
+            with contextlib.suppress(OSError):  # the server may have closed already
+                sock.sendall(then)
+        rest = b""
+        try:
+            while chunk := sock.recv(65536):
+                rest += chunk
+        except OSError:
+            pass
+    return statuses, headers, body, rest
+
+
+@pytest.mark.parametrize("expect", [(), ("Expect: 100-continue",)])
+def test_an_unsupported_type_is_refused_before_a_large_body(
+    address: tuple[str, int], expect: tuple[str, ...]
+) -> None:
+    head_bytes = head("/api/v1/jobs", 40 * 1024 * 1024, *expect).replace(
+        b"application/pdf", b"text/plain"
+    )
+    statuses, headers, body, rest = _refused_early(address, head_bytes, b"x" * 1024)
+    assert statuses == ["HTTP/1.1 415 Unsupported Media Type"]
+    assert json.loads(body)["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert headers["connection"] == "close"
+    assert rest == b""  # nothing more: the connection ended with the answer
+
+
+def test_a_wrong_signature_is_refused_before_the_rest_of_the_body(
+    address: tuple[str, int],
+) -> None:
+    head_bytes = head("/api/v1/jobs", 40 * 1024 * 1024) + b"GIF89a" + b"\x00" * 70_000
+    statuses, _, body, rest = _refused_early(address, head_bytes)
+    assert statuses == ["HTTP/1.1 400 Bad Request"]
+    assert json.loads(body)["error"]["code"] == "INVALID_FILE_FORMAT"
+    assert rest == b""
+
+
+def test_a_chunked_body_refused_early_smuggles_no_request(address: tuple[str, int]) -> None:
+    smuggled = b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    chunk = f"{len(smuggled):x}\r\n".encode() + smuggled + b"\r\n0\r\n\r\n"
+    head_bytes = (
+        b"POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunk
+    )
+    statuses, _, _, rest = _refused_early(address, head_bytes)
+    assert statuses == ["HTTP/1.1 415 Unsupported Media Type"]
+    assert b"HTTP/1.1 200" not in rest
+
+
+def test_a_chunked_blueprint_is_read_whole(address: tuple[str, int]) -> None:
+    data = pdf() + bytes(range(256)) * 300
+    chunks = b"".join(
+        f"{len(data[i : i + 4096]):x}\r\n".encode() + data[i : i + 4096] + b"\r\n"
+        for i in range(0, len(data), 4096)
+    )
+    request = (
+        b"POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/pdf\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    )
+    with connect(address) as sock:
+        sock.sendall(request)
+        statuses, _, body = read_response(sock)
+        assert statuses == ["HTTP/1.1 201 Created"], body
+        assert json.loads(body)["data"]["blueprint_size_bytes"] == len(data)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(sock)[0] == ["HTTP/1.1 200 OK"]
+
+
+def test_a_negative_content_length_is_a_400_in_the_envelope(address: tuple[str, int]) -> None:
+    with connect(address) as sock:
+        sock.sendall(head("/api/v1/jobs", -1))
+        statuses, headers, body = read_response(sock)
+    assert statuses[-1].startswith("HTTP/1.1 400")
+    answer = json.loads(body)
+    assert answer["error"]["code"] == "INVALID_REQUEST_BODY"
+    assert answer["meta"]["request_id"] == headers["x-request-id"]

@@ -17,7 +17,7 @@ from entrypoints.http.idempotency import parse_key, scope_of
 from ports.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import jpeg, png
-from tests.fakes import SeededEntropy, SteppingClock
+from tests.fakes import SeededEntropy, SteppingClock, UnknownOutcomeJobStore
 from tests.faults import LOST, Fault, Slow
 from tests.helpers import SETTINGS, assert_error
 from tests.http.clients import CLIENTS, Client, Reply
@@ -261,3 +261,34 @@ def test_a_failed_release_does_not_change_the_answer(
     refused = post(client, b"not a blueprint")
     assert_error(refused, 400, "INVALID_FILE_FORMAT")  # the refusal, not the release's 503
     assert "could not release an idempotency key" in caplog.text
+
+
+class UncompletableStore(MemoryIdempotencyStore):
+    """Claims keys but cannot record a response: the store went away after the job's write."""
+
+    def complete(self, record: IdempotencyRecord) -> bool:
+        raise ServiceUnavailable("idempotency store down")
+
+
+def test_a_job_made_is_answered_even_if_its_response_cannot_be_recorded(
+    service: UseCases, clock: SteppingClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = UncompletableStore()
+    client = CLIENTS["lambda"](service, SETTINGS, clock, store)
+    made = post(client)
+    assert made.status == 201, made.body  # the job exists: its answer is the client's
+    assert "could not record an idempotent response" in caplog.text
+    # The claim stays: a retry within the lease waits rather than making a second job.
+    assert_error(post(client), 409, "IDEMPOTENCY_KEY_IN_USE")
+
+
+def test_a_job_whose_write_has_an_unknown_outcome_keeps_its_key_claimed(
+    clock: SteppingClock,
+) -> None:
+    jobs = UnknownOutcomeJobStore(lands=True)
+    service = UseCases.over(jobs, MemoryBlobStore(), clock, SeededEntropy())
+    client = CLIENTS["falcon"](service, SETTINGS, clock, MemoryIdempotencyStore())
+    assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
+    # The job may exist (here it does): a retry under the key must not make another.
+    assert_error(post(client), 409, "IDEMPOTENCY_KEY_IN_USE")
+    assert len(jobs.attempted) == 1

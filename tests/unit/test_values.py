@@ -81,3 +81,11 @@ def test_a_forked_child_does_not_repeat_its_parents_bytes() -> None:
     os.waitpid(pid, 0)
     child = os.read(read, 16)
     assert child != entropy.random_bytes(16)
+
+
+def test_a_comment_with_a_lone_surrogate_is_refused() -> None:
+    """JSON can carry one; no store can keep it (DynamoDB would answer 500)."""
+    with pytest.raises(InvalidRequest) as refused:
+        Rating.parse(3, "a\ud800b")
+    assert refused.value.details == {"field": "comment"}
+    assert Rating.parse(3, "an ordinary comment \u2028 with a separator").rating == 3
