@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: serve test lint typecheck contracts template pytest clean build-ApiFunction lock
+.PHONY: serve test test-fast lint typecheck contracts template pytest clean build-ApiFunction lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ pytest: $(VENV)/.dev-installed
 	done
 
 test: lint typecheck contracts template pytest
+
+# The inner loop: lint, types, contracts and the tests not marked slow (no servers, no
+# subprocesses, no artifact build), without coverage.
+test-fast: lint typecheck contracts
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR: the handler's packages and
 # the locked dependencies (requirements/lambda.txt), pruned to what the function loads and
