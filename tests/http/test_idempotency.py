@@ -45,13 +45,13 @@ def test_a_retry_replays_the_first_response(client: Client, jobs: MemoryJobStore
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert again.headers["x-request-id"] != first.headers["x-request-id"]
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
 
 
 def test_a_quoted_key_is_the_same_key(client: Client, jobs: MemoryJobStore) -> None:
     post(client, key=KEY)
     assert post(client, key=f'"{KEY}"').headers["idempotent-replayed"] == "true"
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
 
 
 def test_another_body_under_the_key_is_refused_and_creates_nothing(
@@ -65,7 +65,7 @@ def test_another_body_under_the_key_is_refused_and_creates_nothing(
         body=jpeg(),
     )
     assert_error(reply, 422, "IDEMPOTENCY_KEY_REUSED")
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
     assert len(blobs.keys()) == 1
 
 
@@ -78,7 +78,7 @@ def test_a_request_in_flight_blocks_its_retries(
     reply = post(client)
     assert_error(reply, 409, "IDEMPOTENCY_KEY_IN_USE")
     assert reply.headers["retry-after"] == "1"
-    assert jobs._jobs == {}
+    assert jobs.job_ids() == []
     clock.set(now + IN_FLIGHT_LEASE)  # its lease runs out: the key is usable again
     assert post(client).status == 201
 
@@ -92,13 +92,13 @@ def test_an_expired_record_lets_the_key_start_a_new_job(
     assert second.status == 201
     assert "idempotent-replayed" not in second.headers
     assert second.data["job_id"] != first
-    assert len(jobs._jobs) == 2
+    assert len(jobs.job_ids()) == 2
 
 
 def test_a_refused_request_releases_the_key(client: Client, jobs: MemoryJobStore) -> None:
     assert_error(post(client, b"not a blueprint"), 400, "INVALID_FILE_FORMAT")
     assert post(client).status == 201
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
 
 
 def test_keys_are_per_route_and_version(client: Client, jobs: MemoryJobStore) -> None:
@@ -166,7 +166,7 @@ def _count(jobs: Any, blobs: Any) -> tuple[int, int]:
         items = jobs.client.scan(TableName=jobs.table)["Items"]
         job_count = sum(1 for item in items if item["sk"]["S"] == "JOB")
     else:
-        job_count = len(jobs._jobs)
+        job_count = len(jobs.job_ids())
     if isinstance(blobs, S3BlobStore):
         blob_count = len(blobs.client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
     else:

@@ -100,7 +100,7 @@ def test_a_blob_store_failure_records_no_job_and_removes_the_part() -> None:
     with pytest.raises(ServiceUnavailable):
         service.intake.create_job(chunked(png(), 8), ORIGIN)
     assert blobs.keys() == []
-    assert jobs._jobs == {}
+    assert jobs.job_ids() == []
 
 
 def test_a_failed_cleanup_is_logged_not_hidden(caplog: pytest.LogCaptureFixture) -> None:
