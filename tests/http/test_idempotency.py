@@ -158,12 +158,12 @@ def backend(
         return
     with moto_in_process(monkeypatch):
         dynamo = new_job_store()
-        yield dynamo, new_blob_store(), DynamoDBIdempotencyStore(dynamo)
+        yield dynamo, new_blob_store(), DynamoDBIdempotencyStore(dynamo.table)
 
 
 def _count(jobs: Any, blobs: Any) -> tuple[int, int]:
     if isinstance(jobs, DynamoDBJobStore):
-        items = jobs.client.scan(TableName=jobs.table)["Items"]
+        items = jobs.table.client.scan(TableName=jobs.table.name)["Items"]
         job_count = sum(1 for item in items if item["sk"]["S"] == "JOB")
     else:
         job_count = len(jobs.job_ids())
@@ -225,9 +225,9 @@ def test_a_claim_retried_after_its_answer_was_lost_is_ours(
     """The claim is written but its answer never comes; botocore retries the write, which
     now finds a claim in the way: this request's own."""
     jobs, blobs = on_dynamodb
-    lost = Slow([LOST], times=1).install(jobs.client, "PutItem")
+    lost = Slow([LOST], times=1).install(jobs.table.client, "PutItem")
     service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
-    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs.table))
     first = post(client)
     assert lost.calls == 1
     assert first.status == 201, first.body
@@ -239,10 +239,10 @@ def test_a_claim_that_failed_after_it_was_written_is_released(
     on_dynamodb: tuple[DynamoDBJobStore, Any], entrypoint: str
 ) -> None:
     jobs, blobs = on_dynamodb
-    Slow([LOST], times=1).install(jobs.client, "PutItem")
-    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "PutItem")
+    Slow([LOST], times=1).install(jobs.table.client, "PutItem")
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.table.client, "PutItem")
     service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
-    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs.table))
     assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
     FAULTS.clear()
     assert post(client).status == 201  # not 409: the claim written was let go
