@@ -124,6 +124,11 @@ class MemoryJobStore:
     def ping(self) -> None:
         return None
 
+    def job_ids(self) -> list[str]:
+        """Every stored job's id; lets tests see what is kept, as ``MemoryBlobStore.keys``."""
+        with self._lock:
+            return sorted(self._jobs)
+
     def _get(self, job_id: str) -> Job:
         try:
             return self._jobs[job_id]

@@ -13,13 +13,18 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws import AttemptGuard, error_code, finishing, http_status, raise_translated
 from domain.errors import BlobNotFound, FileTooLarge, ServiceUnavailable
 from ports.blobs import UploadForm
+
+if TYPE_CHECKING:  # the stubs are for type checking only: nothing is imported at run time
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 PART_BYTES = 8 * 1024 * 1024
 _WHAT = "The blob store"
@@ -37,15 +42,15 @@ class S3BlobStore:
 
     def __init__(
         self,
-        client: Any | Callable[[], Any],
+        client: S3Client | Callable[[], S3Client],
         bucket: str,
         *,
         part_bytes: int = PART_BYTES,
         guard: AttemptGuard | None = None,
     ) -> None:
-        self._factory: Callable[[], Any] | None = client if callable(client) else None
+        self._factory: Callable[[], S3Client] | None = client if callable(client) else None
         self._guard = guard
-        self._client: Any = None
+        self._client: S3Client | None = None
         if not callable(client):
             self._client = self._guarded(client)
         self._lock = threading.Lock()
@@ -53,7 +58,7 @@ class S3BlobStore:
         self._part_bytes = part_bytes
 
     @property
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         if self._client is None:
             with self._lock:
                 if self._client is None:
@@ -61,20 +66,20 @@ class S3BlobStore:
                     self._client = self._guarded(self._factory())
         return self._client
 
-    def _guarded(self, client: Any) -> Any:
+    def _guarded(self, client: S3Client) -> S3Client:
         if self._guard is not None:
             self._guard.install(client)
         return client
 
     @property
-    def _s3(self) -> Any:
+    def _s3(self) -> S3Client:
         return self.client
 
     def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
         buffer = bytearray()
         total = 0
         upload_id: str | None = None
-        parts: list[dict[str, Any]] = []
+        parts: list[CompletedPartTypeDef] = []
         try:
             for chunk in chunks:
                 total += len(chunk)
@@ -115,7 +120,9 @@ class S3BlobStore:
             raise
         return total
 
-    def _upload_part(self, key: str, upload_id: str, number: int, data: bytearray) -> Any:
+    def _upload_part(
+        self, key: str, upload_id: str, number: int, data: bytearray
+    ) -> CompletedPartTypeDef:
         answer = self._s3.upload_part(
             Bucket=self.bucket,
             Key=key,
@@ -225,8 +232,10 @@ class S3BlobStore:
         except ClientError:
             pass
         if region and region != "us-east-1":
+            # The stubs list the regions they knew of; S3 itself refuses one it does not know.
+            constraint = cast("BucketLocationConstraintType", region)
             self._s3.create_bucket(
-                Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": region}
+                Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": constraint}
             )
         else:
             self._s3.create_bucket(Bucket=self.bucket)

@@ -19,7 +19,7 @@ from adapters.aws import (
     AttemptGuard,
     CallPolicy,
 )
-from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
+from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore, Table
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.use_cases import UseCases
@@ -85,14 +85,19 @@ def s3_client(settings: Settings) -> Any:
     )
 
 
-def job_store(settings: Settings) -> DynamoDBJobStore:
-    return DynamoDBJobStore(
+def jobs_table(settings: Settings) -> Table:
+    """The jobs table, through one connection that the stores keeping items in it share."""
+    return Table.build(
         settings.table,
         region=settings.region or DEFAULT_REGION,
         host=settings.endpoint_url,
         policy=DYNAMODB_POLICY,
         guard=DYNAMODB_GUARD,
     )
+
+
+def job_store(settings: Settings) -> DynamoDBJobStore:
+    return DynamoDBJobStore(jobs_table(settings))
 
 
 def blob_store(settings: Settings) -> S3BlobStore:
@@ -110,11 +115,15 @@ def aws_components(
             "are held for finishing, and one attempt may take "
             f"{MIN_REQUEST_BUDGET_SECONDS - FINISHING_RESERVE_SECONDS:g} s."
         )
-    jobs = job_store(settings)
+    table = jobs_table(settings)
     service = UseCases.over(
-        jobs, blob_store(settings), clock, entropy, result_cache=settings.result_cache
+        DynamoDBJobStore(table),
+        blob_store(settings),
+        clock,
+        entropy,
+        result_cache=settings.result_cache,
     )
-    return service, DynamoDBIdempotencyStore(jobs)
+    return service, DynamoDBIdempotencyStore(table)
 
 
 def aws_service(settings: Settings) -> UseCases:
@@ -124,5 +133,5 @@ def aws_service(settings: Settings) -> UseCases:
 
 def init_storage(settings: Settings) -> None:
     """Create the table and the bucket if they are missing (local endpoints, tests)."""
-    job_store(settings).create_table()
+    jobs_table(settings).create()
     blob_store(settings).create_bucket(settings.region or DEFAULT_REGION)

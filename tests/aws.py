@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from adapters.dynamodb import DynamoDBJobStore
+from adapters.dynamodb import DynamoDBJobStore, Table
 from adapters.s3 import S3BlobStore
 from entrypoints.aws import s3_config
 from entrypoints.settings import Settings
@@ -88,9 +88,9 @@ def s3_client(endpoint_url: str | None = None) -> Any:
 
 
 def new_job_store() -> DynamoDBJobStore:
-    store = DynamoDBJobStore(TABLE, region=REGION)
-    store.create_table()
-    return store
+    table = Table.build(TABLE, region=REGION)
+    table.create()
+    return DynamoDBJobStore(table)
 
 
 def new_blob_store(**kwargs: Any) -> S3BlobStore:

@@ -92,13 +92,10 @@ class BrokenBlobStore(MemoryBlobStore):
         taken = bytearray()
         for index, chunk in enumerate(chunks):
             if index >= self._fail_after:
-                with self._lock:
-                    self._objects[key] = taken
+                super().put(key, [bytes(taken)], max_bytes)  # the part left behind
                 raise ServiceUnavailable("blob store down")
             taken += chunk
-        with self._lock:
-            self._objects[key] = taken
-        return len(taken)
+        return super().put(key, [bytes(taken)], max_bytes)
 
     def ping(self) -> None:
         raise ServiceUnavailable("blob store down")
@@ -145,8 +142,7 @@ class SwappingBlobStore(MemoryBlobStore):
     def _swap(self, operation: str) -> None:
         if operation == self.operation and self.key is not None and not self.swapped:
             self.swapped = True
-            with self._lock:
-                self._objects[self.key] = bytearray(self.replacement)
+            self.put(self.key, [self.replacement], len(self.replacement))
 
     def size(self, key: str) -> int | None:
         self._swap("size")

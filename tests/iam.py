@@ -28,8 +28,8 @@ import botocore.session
 import cfnlint.decode
 from attrs import field, frozen
 
-import adapters.dynamodb
-import adapters.s3
+from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
+from adapters.s3 import S3BlobStore
 from ports.blobs import BlobStore
 from ports.idempotency import IdempotencyStore
 from ports.jobs import JobStore
@@ -233,16 +233,22 @@ PORT_METHODS = frozenset(
     for name, member in vars(port).items()
     if callable(member) and not name.startswith("_")
 )
-_ADAPTER_FILES = frozenset({adapters.dynamodb.__file__, adapters.s3.__file__})
+# The code of each port method of the AWS adapters: whichever module the work is then done in,
+# the call is the function's if one of these is on the stack.
+_PORT_METHOD_CODE = frozenset(
+    vars(adapter)[name].__code__
+    for adapter in (DynamoDBJobStore, DynamoDBIdempotencyStore, S3BlobStore)
+    for name in PORT_METHODS
+    if name in vars(adapter)
+)
 _PARAMS = "iam-recorder-params"
 
 
 def _issuer(frame: FrameType | None) -> str | None:
     """The innermost port method of an AWS adapter on the stack, if there is one."""
     while frame is not None:
-        code = frame.f_code
-        if code.co_name in PORT_METHODS and code.co_filename in _ADAPTER_FILES:
-            return code.co_qualname
+        if frame.f_code in _PORT_METHOD_CODE:
+            return frame.f_code.co_qualname
         frame = frame.f_back
     return None
 

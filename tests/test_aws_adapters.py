@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY
-from adapters.dynamodb import DynamoDBJobStore
+from adapters.dynamodb import DynamoDBJobStore, Table
 from adapters.s3 import S3BlobStore
 from domain.errors import ServiceUnavailable
 from domain.use_cases import UseCases
@@ -114,7 +114,7 @@ def test_dynamodb_faults_within_the_retries_are_invisible(
     stores: Any, code: str, status: int
 ) -> None:
     jobs, _ = stores
-    fault = Fault("dynamodb", code, status, times=2).install(jobs.client, "PutItem")
+    fault = Fault("dynamodb", code, status, times=2).install(jobs.table.client, "PutItem")
     job = service_over(stores).intake.create_job([png()], origin())
     assert fault.injected == 2
     assert jobs.get(job.job_id) == job
@@ -141,7 +141,7 @@ def _bucket_keys(blobs: S3BlobStore) -> list[str]:
 
 
 def _job_count(jobs: DynamoDBJobStore) -> int:
-    return int(jobs.client.scan(TableName=jobs.table, Select="COUNT")["Count"])
+    return int(jobs.table.client.scan(TableName=jobs.table.name, Select="COUNT")["Count"])
 
 
 @pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
@@ -150,7 +150,7 @@ def test_persistent_dynamodb_throttling_is_503_and_leaves_no_blob(
 ) -> None:
     jobs, blobs = stores
     fault = Fault("dynamodb", "ProvisionedThroughputExceededException", 400).install(
-        jobs.client, "PutItem"
+        jobs.table.client, "PutItem"
     )
     client = CLIENTS[entrypoint](service_over(stores), SETTINGS)
     reply = client.request(
@@ -185,7 +185,7 @@ def test_throttled_reads_are_503(stores: Any, entrypoint: str) -> None:
     jobs, _ = stores
     service = service_over(stores)
     job = service.intake.create_job([png()], origin())
-    Fault("dynamodb", "ThrottlingException", 400).install(jobs.client, "GetItem")
+    Fault("dynamodb", "ThrottlingException", 400).install(jobs.table.client, "GetItem")
     client = CLIENTS[entrypoint](service, SETTINGS)
     reply = client.request("GET", f"/api/v1/jobs/{job.job_id}")
     assert_error(reply, 503, "SERVICE_UNAVAILABLE")
@@ -193,7 +193,7 @@ def test_throttled_reads_are_503(stores: Any, entrypoint: str) -> None:
 
 def test_a_request_error_is_not_called_unavailable(stores: Any) -> None:
     jobs, _ = stores
-    Fault("dynamodb", "ValidationException", 400).install(jobs.client, "GetItem")
+    Fault("dynamodb", "ValidationException", 400).install(jobs.table.client, "GetItem")
     with pytest.raises(Exception) as caught:
         jobs.get("job_01jdz5k3a1b2c3d4e5f6g7h8j9")
     assert not isinstance(caught.value, ServiceUnavailable)
@@ -203,7 +203,7 @@ def test_a_request_error_is_not_called_unavailable(stores: Any) -> None:
 def test_readiness_reports_a_missing_table_and_bucket(moto: None) -> None:
     from tests.aws import REGION, s3_client
 
-    jobs = DynamoDBJobStore("no-such-table", region=REGION)
+    jobs = DynamoDBJobStore(Table.build("no-such-table", region=REGION))
     blobs = S3BlobStore(s3_client(), "no-such-bucket")
     with pytest.raises(ServiceUnavailable, match="does not exist"):
         jobs.ping()
@@ -232,7 +232,7 @@ def test_unreachable_endpoints_are_unavailable(monkeypatch: pytest.MonkeyPatch) 
 def test_the_result_cache_is_a_limited_query_of_a_sparse_index(stores: Any) -> None:
     jobs, _ = stores
     calls: list[dict[str, Any]] = []
-    jobs.client.meta.events.register(
+    jobs.table.client.meta.events.register(
         "provide-client-params.dynamodb.*",
         lambda params, model, **_: calls.append({"op": model.name, **params}),
     )
@@ -240,7 +240,7 @@ def test_the_result_cache_is_a_limited_query_of_a_sparse_index(stores: Any) -> N
     assert [call["op"] for call in calls] == ["Query"]
     assert calls[0]["IndexName"] == "completed-by-blueprint-hash"
     assert calls[0]["Limit"] == 1
-    description = jobs.client.describe_table(TableName=jobs.table)["Table"]
+    description = jobs.table.client.describe_table(TableName=jobs.table.name)["Table"]
     assert [index["IndexName"] for index in description["GlobalSecondaryIndexes"]] == [
         "completed-by-blueprint-hash"
     ]
@@ -258,7 +258,9 @@ def test_only_completed_jobs_enter_the_result_cache_index(stores: Any) -> None:
     service.lifecycle.fail_job(failed, "DETECTION_FAILED", "no walls")
 
     def indexed() -> list[str]:
-        items = jobs.client.scan(TableName=jobs.table, IndexName="completed-by-blueprint-hash")
+        items = jobs.table.client.scan(
+            TableName=jobs.table.name, IndexName="completed-by-blueprint-hash"
+        )
         return sorted(item["pk"]["S"] for item in items["Items"])
 
     assert indexed() == []
@@ -356,7 +358,7 @@ def test_dynamodb_operations_under_a_persistent_fault(
     stores: Any, name: str, operation: str
 ) -> None:
     jobs, _ = stores
-    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, operation)
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.table.client, operation)
     with pytest.raises(ServiceUnavailable):
         _dynamodb_calls(jobs)[name]()
 
@@ -370,11 +372,11 @@ def test_feedback_transaction_conflicts_are_retried_then_reported(stores: Any) -
     jobs.add(job)
     conflict = Fault("dynamodb", "TransactionCanceledException", 400, times=1)
     conflict.cancellation = ["None", "TransactionConflict", "None"]
-    conflict.install(jobs.client, "TransactWriteItems")
+    conflict.install(jobs.table.client, "TransactWriteItems")
     jobs.add_feedback(feedback_for(job), 5)  # one conflict, retried
     assert len(jobs.list_feedback(job.job_id)) == 1
     Fault("dynamodb", "TransactionCanceledException", 400).install(
-        jobs.client, "TransactWriteItems"
+        jobs.table.client, "TransactWriteItems"
     ).cancellation = ["None", "TransactionConflict", "None"]
     with pytest.raises(ConcurrentModification):
         jobs.add_feedback(feedback_for(job), 5)
@@ -400,10 +402,10 @@ def test_idempotency_records_under_a_persistent_fault(stores: Any) -> None:
     from tests.fakes import START
 
     jobs, _ = stores
-    store = DynamoDBIdempotencyStore(jobs)
+    store = DynamoDBIdempotencyStore(jobs.table)
     record = IdempotencyRecord.claim("a" * 64, "t", START)
-    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "PutItem")
-    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "DeleteItem")
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.table.client, "PutItem")
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.table.client, "DeleteItem")
     with pytest.raises(ServiceUnavailable):
         store.claim(record, START)
     with pytest.raises(ServiceUnavailable):

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from attrs import evolve
 from botocore.retries.standard import ExponentialBackoff
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError
 
 from adapters.aws import (
@@ -26,7 +27,7 @@ from adapters.aws import (
     finishing,
     raise_translated,
 )
-from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
+from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore, Table
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
@@ -150,18 +151,18 @@ def s3() -> Any:
 def test_a_refused_attempt_is_never_sent_and_is_a_deadline_error(moto: None) -> None:
     new_job_store()
     new_blob_store()
-    jobs = DynamoDBJobStore(TABLE, region=REGION, guard=dynamodb_guard(2.0))
+    jobs = DynamoDBJobStore(Table.build(TABLE, region=REGION, guard=dynamodb_guard(2.0)))
     blobs = S3BlobStore(lambda: boto3.client("s3", region_name=REGION), BUCKET, guard=s3_guard(2.0))
     sent = [
-        Slow().install(jobs.client),
+        Slow().install(jobs.table.client),
         Slow().install(blobs.client),
     ]
     record = IdempotencyRecord.claim("a" * 64, "t", START)
     refused = [
         lambda: jobs.get(JOB),
         lambda: jobs.find_completed_by_hash("e" * 64),
-        lambda: DynamoDBIdempotencyStore(jobs).claim(record, START),
-        lambda: DynamoDBIdempotencyStore(jobs).release(record.scope, "t"),
+        lambda: DynamoDBIdempotencyStore(jobs.table).claim(record, START),
+        lambda: DynamoDBIdempotencyStore(jobs.table).release(record.scope, "t"),
         jobs.ping,
         lambda: blobs.put("blueprints/x/source.pdf", [pdf()], 100),
         lambda: blobs.size("blueprints/x/source.pdf"),
@@ -192,15 +193,34 @@ def test_a_multipart_put_that_runs_out_of_time_is_aborted(moto: None) -> None:
     assert s3().list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
+class RenewingConnection(Connection):
+    """Makes a new botocore client when told to, as PynamoDB's connection does when the client
+    it had found no credentials."""
+
+    def __init__(self, region: str) -> None:
+        super().__init__(region=region)
+        self.made: list[Any] = []
+        self.renew()
+
+    def renew(self) -> None:
+        self.made.append(self.session.create_client("dynamodb", self.region))
+
+    @property
+    def client(self) -> Any:
+        return self.made[-1]
+
+
 def test_the_guard_follows_a_client_made_anew(moto: None) -> None:
     """PynamoDB makes a new client if its first found no credentials: it is guarded too."""
     new_job_store()
-    jobs = DynamoDBJobStore(TABLE, region=REGION, guard=dynamodb_guard(2.0))
+    connection = RenewingConnection(REGION)
+    jobs = DynamoDBJobStore(Table.on(connection, TABLE, guard=dynamodb_guard(2.0)))
     with pytest.raises(DeadlineExceeded):
         jobs.get(JOB)
-    jobs._connection._client = None  # as PynamoDB does when it makes a new one
+    connection.renew()
     with pytest.raises(DeadlineExceeded):
         jobs.get(JOB)
+    assert len(connection.made) == 2
 
 
 # -- the request's deadline ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from attrs import evolve, frozen
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY
 from adapters.dynamodb import DynamoDBIdempotencyStore
 from entrypoints import lambda_api
-from entrypoints.aws import aws_service, init_storage, job_store
+from entrypoints.aws import aws_service, init_storage, jobs_table
 from entrypoints.bootstrap import build_api
 from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import Router
@@ -182,7 +182,7 @@ def without(statements: list[Statement], action: str) -> list[Statement]:
 
 def test_a_policy_without_delete_item_fails_release(monkeypatch: pytest.MonkeyPatch) -> None:
     with moto_in_process(monkeypatch) as recorder:
-        store = DynamoDBIdempotencyStore(job_store(SETTINGS))
+        store = DynamoDBIdempotencyStore(jobs_table(SETTINGS))
         init_storage(SETTINGS)
         record = IdempotencyRecord.claim("a" * 64, "token", START)
         assert store.claim(record, START) is None

@@ -46,7 +46,7 @@ def client(request: pytest.FixtureRequest, service: UseCases) -> Client:
 
 
 def lose(stores: tuple[DynamoDBJobStore, S3BlobStore], operation: str) -> LostAnswer:
-    return LostAnswer().install(stores[0].client, operation)
+    return LostAnswer().install(stores[0].table.client, operation)
 
 
 def test_a_create_whose_put_landed_is_the_job(client: Client, stores: Any) -> None:
@@ -126,7 +126,7 @@ def test_a_create_whose_first_attempt_landed_and_every_answer_was_lost(
     client: Client, stores: Any
 ) -> None:
     jobs, blobs = stores
-    slow = Slow([LOST, TIMEOUT, TIMEOUT]).install(jobs.client, "PutItem")
+    slow = Slow([LOST, TIMEOUT, TIMEOUT]).install(jobs.table.client, "PutItem")
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -137,7 +137,7 @@ def test_a_create_whose_first_attempt_landed_and_every_answer_was_lost(
 
 def test_a_create_that_never_landed_removes_its_blob(client: Client, stores: Any) -> None:
     jobs, blobs = stores
-    Slow([TIMEOUT]).install(jobs.client, "PutItem")
+    Slow([TIMEOUT]).install(jobs.table.client, "PutItem")
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -147,8 +147,8 @@ def test_a_create_that_never_landed_removes_its_blob(client: Client, stores: Any
 
 def test_a_blob_is_kept_when_the_jobs_write_cannot_be_settled(client: Client, stores: Any) -> None:
     jobs, blobs = stores
-    Slow([LOST, TIMEOUT, TIMEOUT], times=3).install(jobs.client, "PutItem")
-    dark = Slow([TIMEOUT]).install(jobs.client, "GetItem")  # the read that would tell
+    Slow([LOST, TIMEOUT, TIMEOUT], times=3).install(jobs.table.client, "PutItem")
+    dark = Slow([TIMEOUT]).install(jobs.table.client, "GetItem")  # the read that would tell
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -156,6 +156,6 @@ def test_a_blob_is_kept_when_the_jobs_write_cannot_be_settled(client: Client, st
     (kept,) = _job_blobs(blobs)  # its job exists: deleting the blob would break it
     dark.stop()
     job_id = kept.split("/")[1]
-    assert jobs.client.get_item(
-        TableName=jobs.table, Key={"pk": {"S": job_id}, "sk": {"S": "JOB"}}
+    assert jobs.table.client.get_item(
+        TableName=jobs.table.name, Key={"pk": {"S": job_id}, "sk": {"S": "JOB"}}
     )["Item"]

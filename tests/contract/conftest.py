@@ -50,7 +50,7 @@ def memory_idempotency_store() -> IdempotencyStore:
 @pytest.fixture
 def dynamodb_idempotency_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[IdempotencyStore]:
     with moto_in_process(monkeypatch):
-        yield DynamoDBIdempotencyStore(new_job_store())
+        yield DynamoDBIdempotencyStore(new_job_store().table)
 
 
 @pytest.fixture(params=IDEMPOTENCY_STORES)

@@ -44,13 +44,13 @@ def test_a_retry_replays_the_first_response(client: Client, jobs: MemoryJobStore
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert again.headers["x-request-id"] != first.headers["x-request-id"]
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
 
 
 def test_a_quoted_key_is_the_same_key(client: Client, jobs: MemoryJobStore) -> None:
     post(client, key=KEY)
     assert post(client, key=f'"{KEY}"').headers["idempotent-replayed"] == "true"
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
 
 
 def test_another_body_under_the_key_is_refused_and_creates_nothing(
@@ -64,7 +64,7 @@ def test_another_body_under_the_key_is_refused_and_creates_nothing(
         body=jpeg(),
     )
     assert_error(reply, 422, "IDEMPOTENCY_KEY_REUSED")
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
     assert len(blobs.keys()) == 1
 
 
@@ -79,7 +79,7 @@ def test_a_request_in_flight_blocks_its_retries(
     reply = post(client)
     assert_error(reply, 409, "IDEMPOTENCY_KEY_IN_USE")
     assert reply.headers["retry-after"] == "1"
-    assert jobs._jobs == {}
+    assert jobs.job_ids() == []
     clock.set(now + IN_FLIGHT_LEASE)  # its lease runs out: the key is usable again
     assert post(client).status == 201
 
@@ -93,13 +93,13 @@ def test_an_expired_record_lets_the_key_start_a_new_job(
     assert second.status == 201
     assert "idempotent-replayed" not in second.headers
     assert second.data["job_id"] != first
-    assert len(jobs._jobs) == 2
+    assert len(jobs.job_ids()) == 2
 
 
 def test_a_refused_request_releases_the_key(client: Client, jobs: MemoryJobStore) -> None:
     assert_error(post(client, b"not a blueprint"), 400, "INVALID_FILE_FORMAT")
     assert post(client).status == 201
-    assert len(jobs._jobs) == 1
+    assert len(jobs.job_ids()) == 1
 
 
 def test_keys_are_per_route_and_version(client: Client, jobs: MemoryJobStore) -> None:
@@ -159,15 +159,15 @@ def backend(
         return
     with moto_in_process(monkeypatch):
         dynamo = new_job_store()
-        yield dynamo, new_blob_store(), DynamoDBIdempotencyStore(dynamo)
+        yield dynamo, new_blob_store(), DynamoDBIdempotencyStore(dynamo.table)
 
 
 def _count(jobs: Any, blobs: Any) -> tuple[int, int]:
     if isinstance(jobs, DynamoDBJobStore):
-        items = jobs.client.scan(TableName=jobs.table)["Items"]
+        items = jobs.table.client.scan(TableName=jobs.table.name)["Items"]
         job_count = sum(1 for item in items if item["sk"]["S"] == "JOB")
     else:
-        job_count = len(jobs._jobs)
+        job_count = len(jobs.job_ids())
     if isinstance(blobs, S3BlobStore):
         blob_count = len(blobs.client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
     else:
@@ -226,9 +226,9 @@ def test_a_claim_retried_after_its_answer_was_lost_is_ours(
     """The claim is written but its answer never comes; botocore retries the write, which
     now finds a claim in the way: this request's own."""
     jobs, blobs = on_dynamodb
-    lost = Slow([LOST], times=1).install(jobs.client, "PutItem")
+    lost = Slow([LOST], times=1).install(jobs.table.client, "PutItem")
     service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
-    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs.table))
     first = post(client)
     assert lost.calls == 1
     assert first.status == 201, first.body
@@ -240,10 +240,10 @@ def test_a_claim_that_failed_after_it_was_written_is_released(
     on_dynamodb: tuple[DynamoDBJobStore, Any], entrypoint: str
 ) -> None:
     jobs, blobs = on_dynamodb
-    Slow([LOST], times=1).install(jobs.client, "PutItem")
-    Fault("dynamodb", "InternalServerError", 500).install(jobs.client, "PutItem")
+    Slow([LOST], times=1).install(jobs.table.client, "PutItem")
+    Fault("dynamodb", "InternalServerError", 500).install(jobs.table.client, "PutItem")
     service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
-    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs))
+    client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs.table))
     assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
     FAULTS.clear()
     assert post(client).status == 201  # not 409: the claim written was let go

@@ -1,0 +1,105 @@
+"""Upload sessions in the jobs table (``pk`` = the upload id, ``sk = "UPLOAD"``), for the job
+store: a session is recorded when it is opened, and marked with the one job made from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from adapters.dynamodb.schema import UPLOAD_SK, Item, JobItem, UploadItem
+from adapters.dynamodb.table import (
+    TRANSACTION_ATTEMPTS,
+    Table,
+    TransactionCancelled,
+)
+from domain.blueprint import BlueprintFormat
+from domain.errors import (
+    ConcurrentModification,
+    JobAlreadyExists,
+    UploadAlreadyUsed,
+    UploadNotFound,
+)
+from domain.timestamps import format_timestamp, parse_timestamp
+from domain.upload import UploadSession
+
+
+class UploadSessions:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def add(self, session: UploadSession) -> None:
+        item = UploadItem(
+            pk=session.upload_id,
+            sk=UPLOAD_SK,
+            key=session.key,
+            format=session.format.value,
+            size_bytes=session.size_bytes,
+            created_at=format_timestamp(session.created_at),
+            expires_at=format_timestamp(session.expires_at),
+            job_id=session.job_id,
+            expires=session.expires_at,
+        )
+        self._table.put_item(item, condition=Item.pk.does_not_exist())
+
+    def get(self, upload_id: str) -> UploadSession:
+        item = self._table.get_item(UploadItem, upload_id, UPLOAD_SK)
+        if item is None:
+            raise UploadNotFound("No upload session has this id.", upload_id=upload_id)
+        return UploadSession(
+            upload_id=item.pk,
+            key=item.key,
+            format=BlueprintFormat(item.format),
+            size_bytes=int(item.size_bytes),
+            created_at=parse_timestamp(item.created_at),
+            expires_at=parse_timestamp(item.expires_at),
+            job_id=item.job_id,
+        )
+
+    def take(self, upload_id: str, job: JobItem, landed: Callable[[JobItem], bool]) -> None:
+        """One transaction: ``job`` is new, the session exists and has no job yet; it records
+        the job and marks the session with it. ``landed`` tells whether the stored job is the
+        one ``job`` wrote.
+
+        Concurrent creations from one session conflict on it; a conflict is tried again, and
+        then the session's condition decides which request made the job.
+        """
+        session = UploadItem(pk=upload_id, sk=UPLOAD_SK)
+        for _ in range(TRANSACTION_ATTEMPTS):
+            try:
+                # The token makes DynamoDB take a retry of a transaction that landed as done.
+                self._table.transact_write(
+                    job.pk,
+                    puts=[(job, Item.pk.does_not_exist())],
+                    updates=[
+                        (
+                            session,
+                            [UploadItem.job_id.set(job.pk)],
+                            Item.pk.exists() & UploadItem.job_id.does_not_exist(),
+                        )
+                    ],
+                )
+                return
+            except TransactionCancelled as cancelled:
+                if cancelled.any_condition_failed:
+                    self._explain_refusal(upload_id, job, cancelled, landed)
+                    return  # an earlier attempt of this transaction landed
+                if not cancelled.conflicted:
+                    raise
+        raise ConcurrentModification(
+            "This upload is being used concurrently; try again.", upload_id=upload_id
+        )
+
+    def _explain_refusal(
+        self,
+        upload_id: str,
+        job: JobItem,
+        cancelled: TransactionCancelled,
+        landed: Callable[[JobItem], bool],
+    ) -> None:
+        """Return if ``job`` is stored and holds the session (the transaction landed on an
+        earlier attempt); raise what refused it otherwise."""
+        current = self.get(upload_id)  # raises UploadNotFound if missing
+        if current.job_id == job.pk and landed(job):
+            return
+        if cancelled.condition_failed(0):  # the job's put
+            raise JobAlreadyExists("A job with this id exists.", job_id=job.pk)
+        raise UploadAlreadyUsed("This upload has already created a job.", job_id=current.job_id)
