@@ -20,7 +20,7 @@ from domain.use_cases import UseCases
 from tests.aws import moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.faults import LOST, TIMEOUT, LostAnswer, Slow
+from tests.faults import LOST, TIMEOUT, Fault, LostAnswer, Slow
 from tests.helpers import ORIGIN, SETTINGS
 from tests.http.clients import CLIENTS, Client
 
@@ -159,3 +159,56 @@ def test_a_blob_is_kept_when_the_jobs_write_cannot_be_settled(client: Client, st
     assert jobs.table.client.get_item(
         TableName=jobs.table.name, Key={"pk": {"S": job_id}, "sk": {"S": "JOB"}}
     )["Item"]
+
+
+# -- transactions DynamoDB answers "in progress" or cancels as throttled -------------------
+
+
+def _upload(client: Client, stores: Any) -> str:
+    opened = client.request(
+        "POST", "/api/v1/uploads", json_body={"format": "pdf", "size_bytes": len(pdf())}
+    ).data
+    stores[1].put(opened["fields"]["key"], [pdf()], len(pdf()))
+    return str(opened["upload_id"])
+
+
+def test_a_transaction_still_in_progress_that_lands_is_the_job(client: Client, stores: Any) -> None:
+    upload_id = _upload(client, stores)
+    lose(stores, "TransactWriteItems")  # the first attempt lands, its answer is lost
+    Fault("dynamodb", "TransactionInProgressException", 400).install(
+        stores[0].table.client, "TransactWriteItems"
+    )
+    created = client.request("POST", "/api/v1/jobs", json_body={"upload_id": upload_id})
+    assert created.status == 201, created.body
+    assert stores[1].size(created.data["blueprint_s3_key"]) == len(pdf())
+
+
+def test_a_transaction_still_in_progress_keeps_its_blob(client: Client, stores: Any) -> None:
+    """It may land after any read: the blob stays, and the answer is 503."""
+    upload_id = _upload(client, stores)
+    Fault("dynamodb", "TransactionInProgressException", 400).install(
+        stores[0].table.client, "TransactWriteItems"
+    )
+    created = client.request("POST", "/api/v1/jobs", json_body={"upload_id": upload_id})
+    assert created.status == 503, created.body
+    assert created.headers["retry-after"]
+    assert len(_job_blobs(stores[1])) == 1
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_transaction_cancelled_as_throttled_is_503(
+    client: Client, service: UseCases, stores: Any, reason: str
+) -> None:
+    upload_id = _upload(client, stores)
+    fault = Fault("dynamodb", "TransactionCanceledException", 400)
+    fault.cancellation = ["None", reason]
+    fault.install(stores[0].table.client, "TransactWriteItems")
+    created = client.request("POST", "/api/v1/jobs", json_body={"upload_id": upload_id})
+    assert created.status == 503, created.body
+    assert _job_blobs(stores[1]) == []  # it did not land: the copy is gone
+    job = service.intake.create_job([png()], ORIGIN)
+    service.lifecycle.start_processing(job.job_id)
+    service.lifecycle.complete_job(job.job_id, "results/r.json")
+    fault.cancellation = ["None", "None", reason]
+    rated = client.request("POST", f"/api/v1/jobs/{job.job_id}/feedback", json_body={"rating": 4})
+    assert rated.status == 503, rated.body

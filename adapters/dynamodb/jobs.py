@@ -113,8 +113,9 @@ class DynamoDBJobStore:
     def _settled(self, item: JobItem, write: Callable[[], None]) -> None:
         """Run ``write``, which creates ``item``. A write that failed as unavailable may have
         landed all the same (a timeout whose request was carried out): it is read back, as
-        part of finishing the request. Landed, it succeeded; absent, its error stands; and if
-        even that cannot be learnt, the outcome is unknown."""
+        part of finishing the request. Landed, it succeeded; absent, its error stands (a
+        ``WriteOutcomeUnknown`` stays unknown: that write may still land); and if even the read
+        fails, the outcome is unknown."""
         try:
             write()
         except ServiceUnavailable as failed:

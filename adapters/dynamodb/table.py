@@ -28,7 +28,7 @@ from pynamodb.expressions.update import Action
 
 from adapters.aws import DYNAMODB_POLICY, AttemptGuard, CallPolicy, error_code, raise_translated
 from adapters.dynamodb.schema import EXPIRES, Item, table_schema
-from domain.errors import ServiceUnavailable
+from domain.errors import ServiceUnavailable, WriteOutcomeUnknown
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 WHAT = "The job store"
 TRANSACTION_ATTEMPTS = 4
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+# Cancellation reasons that mean "busy, try later" (DynamoDB's transaction documentation).
+_THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 M = TypeVar("M", bound=Item)
 
@@ -220,7 +222,17 @@ class Table:
                 client_request_token=token,
             )
         except PynamoDBException as error:
+            if error_code(error) == "TransactionInProgressException":
+                # A transaction with this token is still being carried out (an earlier
+                # attempt, whose answer was lost): it may land after any read of ours.
+                raise WriteOutcomeUnknown(
+                    f"{WHAT} is still carrying out this write.", retry_after=1
+                ) from error
             reasons = cancellation_reasons(error)
+            if any(reason in _THROTTLED for reason in reasons):
+                raise ServiceUnavailable(
+                    f"{WHAT} is throttled ({', '.join(r for r in reasons if r)}).", retry_after=1
+                ) from error
             if reasons:
                 raise TransactionCancelled(reasons) from error
             raise_translated(error, WHAT)
