@@ -4,16 +4,23 @@ from here, never from one another."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from cfnlint.decode import decode
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.errors import ServiceUnavailable
 from domain.job import Job
 from domain.use_cases import Origin, UseCases
+from entrypoints.logs import configure_logging
 from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
@@ -138,6 +145,35 @@ def validate_emf(record: dict[str, Any]) -> dict[str, float]:
             assert not isinstance(value, bool)
             values[metric["Name"]] = value
     return values
+
+
+@contextlib.contextmanager
+def captured_logs(level: str) -> Iterator[io.StringIO]:
+    """The service's JSON lines at ``level`` and above, while the block runs; the logging
+    set-up before it is put back after."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    configure_logging(level, stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+
+
+TEMPLATE = Path(__file__).parents[1] / "template.yaml"
+
+
+def read_template() -> dict[str, Any]:
+    """template.yaml as CloudFormation reads it (cfn-lint's decoder knows its tags)."""
+    decoded, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert decoded is not None
+    return dict(decoded)
 
 
 def parsed(stream: io.StringIO) -> list[dict[str, Any]]:

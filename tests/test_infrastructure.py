@@ -5,28 +5,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from cfnlint.decode import decode
 from hypothesis import given
 from hypothesis import strategies as st
 
 from entrypoints.aws import init_storage
 from entrypoints.settings import Settings
 from tests.aws import REGION, moto_in_process
-
-TEMPLATE = Path(__file__).parents[1] / "template.yaml"
+from tests.helpers import read_template
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    decoded, problems = decode(str(TEMPLATE))
-    assert not problems, problems
-    assert decoded is not None
-    return dict(decoded)
+    return read_template()
 
 
 @pytest.fixture
@@ -109,9 +103,7 @@ def _bucket_reading(value: str) -> tuple[str, ...]:
 def test_every_accepted_cors_value_is_read_alike_by_the_bucket_and_the_application(
     value: str,
 ) -> None:
-    decoded, _ = decode(str(TEMPLATE))
-    assert decoded is not None
-    if _pattern(dict(decoded)).fullmatch(value):
+    if _pattern(read_template()).fullmatch(value):
         assert _bucket_reading(value) == _application_reading(value)
 
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode
 
-TEMPLATE = Path(__file__).parents[1] / "template.yaml"
+from tests.helpers import read_template
+
 TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    decoded, problems = decode(str(TEMPLATE))
-    assert not problems, problems
-    assert decoded is not None
-    return dict(decoded)
+    return read_template()
 
 
 def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
 
 import pytest
 
 from adapters.memory import MemoryIdempotencyStore
 from domain.use_cases import UseCases
-from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from tests.fakes import SteppingClock
-from tests.helpers import SETTINGS
+from tests.helpers import SETTINGS, captured_logs
 from tests.http.clients import CLIENTS, Client
 
 
@@ -45,15 +43,13 @@ def client(
 
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging("INFO", stream)
-    try:
+    """What is logged at INFO and above while the test runs, as the service writes it."""
+    with captured_logs("INFO") as stream:
         yield stream
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
+
+
+@pytest.fixture
+def warning_lines() -> Iterator[io.StringIO]:
+    """What is logged at WARNING and above (no access lines) while the test runs."""
+    with captured_logs("WARNING") as stream:
+        yield stream

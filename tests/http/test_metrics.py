@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from adapters.memory import MemoryIdempotencyStore
 from domain.use_cases import UseCases
-from entrypoints.logs import configure_logging
 from entrypoints.metrics import NAMESPACE
 from entrypoints.settings import Settings
 from tests.blueprints import png
@@ -117,22 +114,6 @@ def test_reads_and_replays_write_no_metric(client: Client, log_lines: io.StringI
     records = metrics_of(parsed(log_lines))
     assert [validate_emf(record) for record in records] == [{"JobsCreated": 1}]
     assert records[0]["request_id"] == first.headers["x-request-id"]
-
-
-@pytest.fixture
-def warning_lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging("WARNING", stream)
-    try:
-        yield stream
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
 
 
 def test_metrics_are_written_when_access_lines_are_not(
