@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
-import requests
 from attrs import evolve, frozen
 
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY
@@ -28,7 +27,7 @@ from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, REGION, TABLE, moto_in_process
 from tests.blueprints import pdf, png
-from tests.e2e.servers import big_pdf
+from tests.e2e.servers import big_pdf, post_form
 from tests.fakes import START
 from tests.faults import Fault
 from tests.http.clients import Reply, invoke
@@ -110,12 +109,7 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
     session = call(
         "POST", "/api/v1/uploads", 201, json_body={"format": "pdf", "size_bytes": len(pdf())}
     ).data
-    sent = requests.post(
-        session["url"],
-        data=session["fields"],
-        files={"file": ("blueprint", pdf(), "application/octet-stream")},
-        timeout=30,
-    )
+    sent = post_form(session, pdf())
     assert sent.status_code < 300, sent.text
     uploaded = call("POST", "/api/v1/jobs", 201, json_body={"upload_id": session["upload_id"]})
 

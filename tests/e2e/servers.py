@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -96,5 +97,15 @@ def init_storage(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         env={**os.environ, **env},
         capture_output=True,
         text=True,
+        timeout=120,
+    )
+
+
+def post_form(session: Any, data: bytes) -> requests.Response:
+    """As a browser would: every field of the form, then the file, as multipart/form-data."""
+    return requests.post(
+        session["url"],
+        data=session["fields"],
+        files={"file": ("blueprint", data, "application/octet-stream")},
         timeout=120,
     )

@@ -44,7 +44,7 @@ from botocore.exceptions import ClientError
 from entrypoints.aws import aws_service
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
-from tests.e2e.servers import REGION, cli, free_port, init_storage, running
+from tests.e2e.servers import REGION, cli, free_port, init_storage, post_form, running
 from tests.iam import Names, Statement, function_statements, policy_document
 
 pytestmark = pytest.mark.slow
@@ -220,12 +220,7 @@ def test_the_api_works_with_exactly_the_functions_policy(
         assert opened.status_code == 201, opened.text
         session = opened.json()["data"]
         with moto.suspended():  # moto cannot authenticate presigned forms
-            sent = requests.post(
-                session["url"],
-                data=session["fields"],
-                files={"file": ("blueprint", pdf(), "application/octet-stream")},
-                timeout=30,
-            )
+            sent = post_form(session, pdf())
         assert sent.status_code < 300, sent.text
         from_upload = requests.post(
             f"{base}/api/v1/jobs", json={"upload_id": session["upload_id"]}, timeout=30

@@ -12,7 +12,7 @@ import requests
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from tests.blueprints import pdf, png
-from tests.e2e.servers import big_pdf
+from tests.e2e.servers import big_pdf, post_form
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
@@ -26,16 +26,6 @@ def open_session(base: str, fmt: str, size: int) -> Any:
     return answer.json()["data"]
 
 
-def send(session: Any, data: bytes) -> requests.Response:
-    """As a browser would: every field of the form, then the file, as multipart/form-data."""
-    return requests.post(
-        session["url"],
-        data=session["fields"],
-        files={"file": ("blueprint", data, "application/octet-stream")},
-        timeout=120,
-    )
-
-
 def create(base: str, upload_id: str) -> requests.Response:
     return requests.post(f"{base}/api/v1/jobs", json={"upload_id": upload_id}, timeout=120)
 
@@ -44,7 +34,7 @@ def test_a_20_mib_pdf_through_a_session(server: str) -> None:
     data = big_pdf(20 * MIB)
     session = open_session(server, "pdf", len(data))
     assert session["url"].startswith("http://127.0.0.1:")
-    assert send(session, data).status_code in (200, 201, 204)
+    assert post_form(session, data).status_code in (200, 201, 204)
     created = create(server, session["upload_id"])
     assert created.status_code == 201, created.text
     job_id = created.json()["data"]["job_id"]
@@ -60,7 +50,7 @@ def test_the_limit_through_a_session(server: str) -> None:
     exact = big_pdf(MAX_BLUEPRINT_BYTES)
     over = exact + b"\x00"
     refused = open_session(server, "pdf", MAX_BLUEPRINT_BYTES)
-    sent = send(refused, over)
+    sent = post_form(refused, over)
     if sent.status_code < 300:  # a store that does not enforce the policy: refused at creation
         answer = create(server, refused["upload_id"])
         assert answer.status_code == 413, answer.text
@@ -68,7 +58,7 @@ def test_the_limit_through_a_session(server: str) -> None:
     else:
         assert sent.status_code in (400, 403, 413)
     accepted = open_session(server, "pdf", MAX_BLUEPRINT_BYTES)
-    assert send(accepted, exact).status_code < 300
+    assert post_form(accepted, exact).status_code < 300
     created = create(server, accepted["upload_id"])
     assert created.status_code == 201, created.text
     assert created.json()["data"]["blueprint_size_bytes"] == MAX_BLUEPRINT_BYTES
@@ -110,7 +100,7 @@ def test_wrong_formats_inline_and_through_sessions(
     )
     assert as_json.json()["error"]["code"] == "INVALID_FILE_FORMAT"
     session = open_session(server, fmt, len(data))
-    assert send(session, data).status_code < 300
+    assert post_form(session, data).status_code < 300
     created = create(server, session["upload_id"])
     assert created.status_code == 400
     assert created.json()["error"]["code"] == "INVALID_FILE_FORMAT"
@@ -118,6 +108,6 @@ def test_wrong_formats_inline_and_through_sessions(
 
 def test_a_small_png_through_a_session(server: str) -> None:
     session = open_session(server, "png", len(png()))
-    assert send(session, png()).status_code < 300
+    assert post_form(session, png()).status_code < 300
     assert create(server, session["upload_id"]).status_code == 201
     assert create(server, session["upload_id"]).json()["error"]["code"] == "UPLOAD_ALREADY_USED"
