@@ -58,7 +58,7 @@ def server(command: list[str], url: str) -> Iterator[None]:
         yield
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)  # a loaded machine may take a while to stop the threads
 
 
 def wrk(url: str, seconds: int) -> float:
