@@ -35,10 +35,10 @@ from aws_lambda_powertools.event_handler import (
 
 from adapters.memory import MemoryIdempotencyStore
 from adapters.system import OsEntropy, SystemClock
-from domain import ids
 from domain.blueprint import format_from_content_type
 from domain.use_cases import Origin, UseCases
 from entrypoints.bootstrap import build
+from entrypoints.http import request_ids
 from entrypoints.http.api import Api
 from entrypoints.http.representations import job_to_dict
 from entrypoints.lambda_api import make_handler
@@ -115,7 +115,9 @@ def powertools_handler(service: UseCases) -> Handler:
         current = app.current_event
         data = base64.b64decode(current.body or "")
         declared = format_from_content_type(current.headers.get("content-type", ""))
-        request_id = ids.new_request_id(clock.now(), entropy.random_bytes(ids.REQUEST_RANDOM_BYTES))
+        request_id = request_ids.new_request_id(
+            clock.now(), entropy.random_bytes(request_ids.REQUEST_RANDOM_BYTES)
+        )
         job = service.intake.create_job([data], Origin(request_id, request_id, "v1"), declared)
         return Response(201, "application/json", json.dumps(job_to_dict(job)))
 

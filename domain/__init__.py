@@ -1,4 +1,3 @@
-"""The inside of the hexagon: the Job entity, its rules, and the use cases.
-
-Imports only the standard library, attrs and ``ports``; nothing here performs I/O of its own.
-"""
+"""The inside of the hexagon: the model (the Job entity, its rules, values and errors), which
+imports only the standard library and attrs, and ``use_cases``, which also use ``ports``.
+Nothing here performs I/O of its own."""

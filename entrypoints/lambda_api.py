@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from domain import ids
+from entrypoints.http import request_ids
 from entrypoints.http.api import Api
 from entrypoints.http.exchange import INTERNAL_MESSAGE
 from entrypoints.http.messages import HttpRequest, HttpResponse
@@ -158,7 +158,7 @@ def make_handler(api: Api | Callable[[], Api]) -> LambdaHandler:
 
 def _internal_error() -> dict[str, Any]:
     now = datetime.now(UTC)
-    request_id = ids.new_request_id(now, os.urandom(ids.REQUEST_RANDOM_BYTES))
+    request_id = request_ids.new_request_id(now, os.urandom(request_ids.REQUEST_RANDOM_BYTES))
     body = {
         "status": "error",
         "error": {"code": "INTERNAL_ERROR", "message": INTERNAL_MESSAGE, "details": {}},

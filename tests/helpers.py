@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,13 +18,17 @@ from urllib.parse import urlsplit
 from cfnlint.decode import decode
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
+from domain import ids
+from domain.blueprint import BlueprintFacts, BlueprintFormat
 from domain.errors import ServiceUnavailable
+from domain.feedback import Feedback, Rating
 from domain.job import Job
+from domain.upload import UploadSession
 from domain.use_cases import Origin, UseCases
 from entrypoints.logs import configure_logging
 from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
 from tests.blueprints import pdf, png
-from tests.fakes import SeededEntropy, SteppingClock
+from tests.fakes import START, SeededEntropy, SteppingClock
 from tests.http.clients import CLIENTS, Client, Reply
 
 ORIGIN = Origin(
@@ -198,3 +203,33 @@ def client_over(
     service = UseCases.over(jobs, blobs or MemoryBlobStore(), SteppingClock(), SeededEntropy())
     made: Client = CLIENTS[entrypoint](service, settings)
     return made
+
+
+# -- entities for the store contracts -------------------------------------------------------
+
+_entropy = SeededEntropy(7)  # its own stream: the ids differ from the services'
+
+
+def a_job(comment_seed: int = 0) -> Job:
+    job_id = ids.new_job_id(START, _entropy.random_bytes(10))
+    return Job.create(
+        job_id=job_id,
+        now=START,
+        blueprint=BlueprintFacts(BlueprintFormat.PDF, "b" * 64, 52_428_800),
+        blueprint_key=f"blueprints/{job_id}/source.pdf",
+        request_id="req_20261126_031500_k3j9x2m1q8zp",
+        correlation_id="trace-1",
+        api_version="v2",
+    )
+
+
+def feedback_for(
+    job: Job, rating: int = 4, comment: str | None = "ok", at: datetime = START
+) -> Feedback:
+    feedback_id = ids.new_feedback_id(at, _entropy.random_bytes(10))
+    return Feedback.create(feedback_id, job.job_id, Rating.parse(rating, comment), at)
+
+
+def a_session() -> UploadSession:
+    upload_id = ids.new_upload_id(START, _entropy.random_bytes(10))
+    return UploadSession.open(upload_id, "pdf", 1234, START)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFormat
 from domain.job import Job, JobError, JobStatus
+from entrypoints.http import request_ids
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -19,7 +19,7 @@ moments = st.datetimes(
 ).map(lambda d: d.replace(microsecond=d.microsecond - d.microsecond % 1000))
 
 job_ids = st.text(_CROCKFORD, min_size=26, max_size=26).map(lambda s: "job_" + s)
-request_ids = st.builds(ids.new_request_id, moments, st.binary(min_size=12, max_size=12))
+request_ids = st.builds(request_ids.new_request_id, moments, st.binary(min_size=12, max_size=12))
 correlation_ids = st.text(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-",
     min_size=1,

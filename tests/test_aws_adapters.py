@@ -18,7 +18,7 @@ from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import Fault
-from tests.helpers import ORIGIN, SETTINGS, assert_error
+from tests.helpers import ORIGIN, SETTINGS, a_job, assert_error, feedback_for
 from tests.http.clients import CLIENTS
 
 MIB = 1024 * 1024
@@ -328,7 +328,6 @@ def test_s3_reads_past_the_end_and_of_nothing(stores: Any) -> None:
 
 def _dynamodb_calls(jobs: DynamoDBJobStore) -> dict[str, Any]:
     from domain.upload import UploadSession
-    from tests.contract.test_job_store import a_job, feedback_for
     from tests.fakes import START
 
     return {
@@ -365,7 +364,6 @@ def test_dynamodb_operations_under_a_persistent_fault(
 
 def test_feedback_transaction_conflicts_are_retried_then_reported(stores: Any) -> None:
     from domain.errors import ConcurrentModification
-    from tests.contract.test_job_store import a_job, feedback_for
 
     jobs, _ = stores
     job = a_job()
@@ -385,7 +383,6 @@ def test_feedback_transaction_conflicts_are_retried_then_reported(stores: Any) -
 def test_a_job_from_an_upload_with_a_taken_id(stores: Any) -> None:
     from domain.errors import JobAlreadyExists
     from domain.upload import UploadSession
-    from tests.contract.test_job_store import a_job
     from tests.fakes import START
 
     jobs, _ = stores

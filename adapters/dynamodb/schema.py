@@ -14,7 +14,8 @@ The models are PynamoDB models used for what they declare (attribute names and t
 discriminator, conditions and update actions) and to convert items both ways. They never call
 DynamoDB themselves and have no ``Meta``: every call goes through one connection per table
 (``adapters.dynamodb.table``), so they hold no connection state and one set of classes serves
-every table. ``TABLE`` is what ``CreateTable`` is given, and what template.yaml declares.
+every table. ``table_schema(name)`` is what ``CreateTable`` is given, and what template.yaml
+declares.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from domain.errors import DeadlineExceeded, DomainError, InvalidRequest, Service
 from domain.use_cases import UseCases
 from entrypoints import deadline, metrics
 from entrypoints.deadline import Monotonic
-from entrypoints.http import openapi
+from entrypoints.http import openapi, request_ids
 from entrypoints.http.errors import (
     STATUS_BY_CODE,
     CorsOriginNotAllowed,
@@ -91,11 +91,11 @@ class Api:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        request_id = ids.new_request_id(
-            self._clock.now(), self._entropy.random_bytes(ids.REQUEST_RANDOM_BYTES)
+        request_id = request_ids.new_request_id(
+            self._clock.now(), self._entropy.random_bytes(request_ids.REQUEST_RANDOM_BYTES)
         )
         offered = request.header("x-correlation-id")
-        correlation_id = offered if ids.is_correlation_id(offered) else request_id
+        correlation_id = offered if request_ids.is_correlation_id(offered) else request_id
         exchange = Exchange(request_id, correlation_id)
         context: dict[str, Any] = {"request_id": request_id, "correlation_id": correlation_id}
         context.update(request.platform_ids)
@@ -164,9 +164,10 @@ class Api:
                 allowed_methods=[*found.route.methods, "OPTIONS"],
             )
         operation = found.route.operations[chosen]
-        if operation.idempotent and request.header(IDEMPOTENCY_HEADER) is not None:
+        scope = operation.idempotency_scope
+        if scope is not None and request.header(IDEMPOTENCY_HEADER) is not None:
             return self._idempotency.run(
-                request, found.route.name, found.version, lambda req: responder(req, exchange)
+                request, scope, found.version, lambda req: responder(req, exchange)
             )
         return responder(request, exchange)
 

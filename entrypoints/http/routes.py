@@ -47,7 +47,9 @@ class Operation:
     reads: tuple[str, ...] = ()  # request headers, beyond the common ones
     query: tuple[str, ...] = ()  # query parameters (documented in openapi.QUERY_PARAMETERS)
     body: Mapping[str, Any] | None = None  # media type -> schema
-    idempotent: bool = False  # honours Idempotency-Key
+    # Honours Idempotency-Key, keys being scoped by this name (and the API version). Stored
+    # records are found by it for 24 hours: it must never change for a route.
+    idempotency_scope: str | None = None
     handler: str | None = None
 
 
@@ -74,10 +76,6 @@ class Route:
         object.__setattr__(self, "_own", tuple(s for s in segments if s != "{v}"))
 
     @property
-    def name(self) -> str:
-        return self.template
-
-    @property
     def methods(self) -> tuple[str, ...]:
         """What the route serves; HEAD wherever GET is (RFC 9110: same headers, no body)."""
         return tuple(
@@ -96,6 +94,8 @@ class Route:
         names = {name for operation in chosen for name in operation.reads}
         if any(operation.body for operation in chosen):
             names.add("Content-Type")
+        if any(operation.idempotency_scope for operation in chosen):
+            names.add("Idempotency-Key")
         return tuple(sorted({*COMMON_REQUEST_HEADERS, *names}))
 
     def handler_name(self, method: str) -> str:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
 
-from domain import ids
 from domain.blueprint import BlueprintFacts, BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
@@ -20,34 +19,10 @@ from domain.errors import (
     UploadAlreadyUsed,
     UploadNotFound,
 )
-from domain.feedback import Feedback, Rating
 from domain.job import Job
-from domain.upload import UploadSession
 from ports.jobs import JobStore
-from tests.fakes import START, SeededEntropy
-
-_entropy = SeededEntropy(7)
-
-
-def a_job(comment_seed: int = 0) -> Job:
-    job_id = ids.new_job_id(START, _entropy.random_bytes(10))
-    return Job.create(
-        job_id=job_id,
-        now=START,
-        blueprint=BlueprintFacts(BlueprintFormat.PDF, "b" * 64, 52_428_800),
-        blueprint_key=f"blueprints/{job_id}/source.pdf",
-        request_id="req_20261126_031500_k3j9x2m1q8zp",
-        correlation_id="trace-1",
-        api_version="v2",
-    )
-
-
-def feedback_for(
-    job: Job, rating: int = 4, comment: str | None = "ok", at: datetime = START
-) -> Feedback:
-    feedback_id = ids.new_feedback_id(at, _entropy.random_bytes(10))
-    return Feedback.create(feedback_id, job.job_id, Rating.parse(rating, comment), at)
-
+from tests.fakes import START
+from tests.helpers import a_job, a_session, feedback_for
 
 LATER = START + timedelta(seconds=2)
 
@@ -188,11 +163,6 @@ def test_a_long_comment_is_kept_whole(job_store: JobStore) -> None:
 
 def test_ping_answers(job_store: JobStore) -> None:
     job_store.ping()
-
-
-def a_session() -> UploadSession:
-    upload_id = ids.new_upload_id(START, _entropy.random_bytes(10))
-    return UploadSession.open(upload_id, "pdf", 1234, START)
 
 
 def test_upload_sessions_read_back(job_store: JobStore) -> None:

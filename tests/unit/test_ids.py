@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain import ids
+from entrypoints.http import request_ids
 
 VALID = "01jdz5k3a1b2c3d4e5f6g7h8j9"
 NOW = datetime(2026, 11, 26, 3, 15, 0, 123000, tzinfo=UTC)
@@ -38,23 +39,25 @@ def test_ulid_needs_ten_random_bytes() -> None:
 
 
 def test_request_id_has_the_documented_shape() -> None:
-    request_id = ids.new_request_id(NOW, b"\x01" * 12)
+    request_id = request_ids.new_request_id(NOW, b"\x01" * 12)
     assert request_id.startswith("req_20261126_031500_")
     assert ids.is_request_id(request_id)
 
 
 def test_request_id_uses_utc() -> None:
     tokyo = NOW.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
-    assert ids.new_request_id(tokyo, b"\x00" * 12).startswith("req_20261126_031500_")
+    assert request_ids.new_request_id(tokyo, b"\x00" * 12).startswith("req_20261126_031500_")
 
 
 def test_request_id_needs_nine_random_bytes() -> None:
     with pytest.raises(ValueError, match="12 random bytes"):
-        ids.new_request_id(NOW, b"")
+        request_ids.new_request_id(NOW, b"")
 
 
 def test_request_ids_differ_with_their_randomness() -> None:
-    assert ids.new_request_id(NOW, b"\x00" * 12) != ids.new_request_id(NOW, b"\x00" * 11 + b"\x01")
+    assert request_ids.new_request_id(NOW, b"\x00" * 12) != request_ids.new_request_id(
+        NOW, b"\x00" * 11 + b"\x01"
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,12 +84,12 @@ def test_well_formed_job_id_is_accepted() -> None:
 
 @pytest.mark.parametrize("value", ["abc", "A.b_c:d-9", "x" * 128])
 def test_correlation_ids_accepted(value: str) -> None:
-    assert ids.is_correlation_id(value)
+    assert request_ids.is_correlation_id(value)
 
 
 @pytest.mark.parametrize("value", ["", "x" * 129, "a b", "a\n", "é", "a/b"])
 def test_correlation_ids_refused(value: str) -> None:
-    assert not ids.is_correlation_id(value)
+    assert not request_ids.is_correlation_id(value)
 
 
 def test_upload_ids() -> None:

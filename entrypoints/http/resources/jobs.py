@@ -130,7 +130,6 @@ ROUTES = (
                     )
                 },
                 errors=(400, 409, 413, 415, 422, 503),
-                reads=("Idempotency-Key",),
                 query=("fresh",),
                 # application/octet-stream first: the file's signature decides the format, and
                 # generated clients can send bytes under it (they know no image/* body).
@@ -138,7 +137,7 @@ ROUTES = (
                     **dict.fromkeys((bodies.RAW_BYTES, *SUPPORTED_CONTENT_TYPES), _RAW),
                     "application/json": {"schema": ref("InlineBlueprint")},
                 },
-                idempotent=True,
+                idempotency_scope="jobs",
             )
         },
     ),

@@ -78,9 +78,8 @@ ROUTES = (
                 "straight to storage, then create the job with its `upload_id`.",
                 {201: Answer("Opened.", "UploadEnvelope", ("Idempotent-Replayed",))},
                 errors=(400, 409, 413, 415, 422, 503),
-                reads=("Idempotency-Key",),
                 body={"application/json": {"schema": ref("UploadRequest")}},
-                idempotent=True,
+                idempotency_scope="uploads",
             )
         },
     ),
