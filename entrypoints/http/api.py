@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain import ids
@@ -17,14 +17,15 @@ from domain.errors import DeadlineExceeded, DomainError, InvalidRequest, Service
 from domain.use_cases import UseCases
 from entrypoints import deadline, metrics
 from entrypoints.deadline import Monotonic
-from entrypoints.http import openapi, request_ids
+from entrypoints.http import bodies, openapi, request_ids
+from entrypoints.http.cors import Cors
 from entrypoints.http.errors import (
     STATUS_BY_CODE,
-    CorsOriginNotAllowed,
     HttpProblem,
     MethodNotAllowed,
     RouteNotFound,
     UnsupportedApiVersion,
+    UnsupportedMediaType,
 )
 from entrypoints.http.exchange import INTERNAL_MESSAGE, EncodedViews, Exchange
 from entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -41,11 +42,8 @@ from ports.system import Clock, Entropy
 log = logging.getLogger("blueprint_jobs.http")
 access_log = logging.getLogger("blueprint_jobs.access")
 
-EXPOSED_HEADERS = "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed"
-PREFLIGHT_MAX_AGE = "600"
 # On every response: a client must never guess a type other than the one declared.
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")
-_NO_CORS = (("Vary", "Origin"),)
 _UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Retry after a short wait."
 
 Responder = Callable[[HttpRequest, Exchange], HttpResponse]
@@ -71,8 +69,7 @@ class Api:
         self._budget = settings.request_budget_seconds
         self._monotonic = monotonic or time.monotonic
         self._idempotency = Idempotency(idempotency, clock)
-        self._origins = frozenset(settings.cors_origins)
-        self._any_origin = "*" in self._origins
+        self._cors = Cors(settings.cors_origins)
         self._metrics = metrics.Metrics(settings.service)
         # The local upload receiver is routed only where the service receives uploads.
         routes = [r for r in ROUTES if r is not LOCAL_UPLOADS or service.intake.receives_uploads]
@@ -117,7 +114,7 @@ class Api:
             response.headers.append(("X-Request-ID", request_id))
             response.headers.append(("X-Correlation-ID", correlation_id))
             response.headers.append(_NOSNIFF)
-            response.headers.extend(self._cors_headers(request.header("origin")))
+            response.headers.extend(self._cors.headers(request.header("origin")))
             if access_log.isEnabledFor(logging.INFO):  # no fields built for a line not written
                 access_log.info(
                     "request",
@@ -146,7 +143,9 @@ class Api:
         except (RouteNotFound, UnsupportedApiVersion):
             if method == "OPTIONS" and request.header("access-control-request-method"):
                 # Answered, so that the browser sends the real request and shows its 404.
-                return self._preflight(request, self._router.any_methods, self._router.any_headers)
+                return self._cors.preflight(
+                    request.header("origin"), self._router.any_methods, self._router.any_headers
+                )
             raise
         exchange.match = found
         exchange.version = found.version
@@ -164,6 +163,8 @@ class Api:
                 allowed_methods=[*found.route.methods, "OPTIONS"],
             )
         operation = found.route.operations[chosen]
+        if operation.body is not None:
+            _check_media_type(request, operation.body)
         scope = operation.idempotency_scope
         if scope is not None and request.header(IDEMPOTENCY_HEADER) is not None:
             return self._idempotency.run(
@@ -193,41 +194,19 @@ class Api:
             log.info("request refused: %s", error.code, extra={"error_code": error.code})
         return exchange.error(status, error.code, message, details, headers)
 
-    # -- CORS ------------------------------------------------------------------------------
-
-    def _origin_allowed(self, origin: str | None) -> bool:
-        if origin is None or origin == "null":
-            return False
-        return self._any_origin or origin in self._origins
-
-    def _cors_headers(self, origin: str | None) -> tuple[tuple[str, str], ...]:
-        if not self._origin_allowed(origin):
-            return _NO_CORS
-        assert origin is not None
-        allowed = origin if origin in self._origins else "*"
-        return (
-            ("Vary", "Origin"),
-            ("Access-Control-Allow-Origin", allowed),
-            ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
-        )
-
     def _options(self, request: HttpRequest, found: Match) -> HttpResponse:
         if request.header("access-control-request-method") is None:
             return HttpResponse(204, [("Allow", found.route.allow)])
         headers = ", ".join(found.route.request_headers())
-        return self._preflight(request, found.route.allow, headers)
+        return self._cors.preflight(request.header("origin"), found.route.allow, headers)
 
-    def _preflight(self, request: HttpRequest, methods: str, headers: str) -> HttpResponse:
-        origin = request.header("origin")
-        if not self._origin_allowed(origin):
-            raise CorsOriginNotAllowed(
-                "This origin may not call the API from a browser.", origin=ids.echo(origin or "")
-            )
-        return HttpResponse(
-            204,
-            [
-                ("Access-Control-Allow-Methods", methods),
-                ("Access-Control-Allow-Headers", headers),
-                ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
-            ],
+
+def _check_media_type(request: HttpRequest, accepted: Mapping[str, Any]) -> None:
+    """The body's media type must be one the operation declares (415 otherwise)."""
+    media_type = bodies.media_type(request)
+    if media_type not in accepted:
+        names = list(accepted)
+        listed = names[0] if len(names) == 1 else f"one of {', '.join(names)}"
+        raise UnsupportedMediaType(
+            f"Send this request as {listed}.", content_type=media_type, supported=names
         )

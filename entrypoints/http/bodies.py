@@ -15,7 +15,7 @@ from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFormat, format_from_name
 from domain.errors import FileTooLarge, InvalidRequest
 from domain.job import Job
-from entrypoints.http.errors import PayloadTooLarge, UnsupportedMediaType
+from entrypoints.http.errors import PayloadTooLarge
 from entrypoints.http.exchange import etag
 from entrypoints.http.messages import HttpRequest, Readable
 
@@ -31,15 +31,6 @@ _ETAG = re.compile(r'"(\d{1,18})"|(\d{1,18})')
 
 def media_type(request: HttpRequest) -> str:
     return (request.header("content-type") or "").split(";", 1)[0].strip().lower()
-
-
-def require_json(request: HttpRequest) -> None:
-    if media_type(request) != "application/json":
-        raise UnsupportedMediaType(
-            "Send this request as application/json.",
-            content_type=media_type(request),
-            supported=["application/json"],
-        )
 
 
 def cache_allowed(request: HttpRequest) -> bool:

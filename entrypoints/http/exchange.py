@@ -62,15 +62,16 @@ class Exchange:
         # Both values match plain ASCII patterns (a request id, "v1"/"v2"): nothing to escape.
         return f'{{"request_id":"{self.request_id}","api_version":"{self.version}"}}'.encode()
 
+    def _envelope(
+        self, status: int, content: dict[str, Any], headers: list[tuple[str, str]] | None
+    ) -> HttpResponse:
+        content["meta"] = {"request_id": self.request_id, "api_version": self.version}
+        return HttpResponse(status, [*JSON_HEADERS, *(headers or [])], encode(content))
+
     def success(
         self, status: int, data: Any, headers: list[tuple[str, str]] | None = None
     ) -> HttpResponse:
-        body = {
-            "status": "success",
-            "data": data,
-            "meta": {"request_id": self.request_id, "api_version": self.version},
-        }
-        return HttpResponse(status, [*JSON_HEADERS, *(headers or [])], encode(body))
+        return self._envelope(status, {"status": "success", "data": data}, headers)
 
     def error(
         self,
@@ -80,12 +81,8 @@ class Exchange:
         details: dict[str, Any],
         headers: list[tuple[str, str]] | None = None,
     ) -> HttpResponse:
-        body = {
-            "status": "error",
-            "error": {"code": code, "message": message, "details": details},
-            "meta": {"request_id": self.request_id, "api_version": self.version},
-        }
-        return HttpResponse(status, [*JSON_HEADERS, *(headers or [])], encode(body))
+        error = {"code": code, "message": message, "details": details}
+        return self._envelope(status, {"status": "error", "error": error}, headers)
 
     def job(
         self,

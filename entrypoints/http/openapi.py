@@ -14,10 +14,16 @@ from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.feedback import MAX_COMMENT_CHARS
 from entrypoints.http.errors import CLIENT_CODES
-from entrypoints.http.representations import feedback_schema, job_schemas
+from entrypoints.http.representations import (
+    LIVENESS_SCHEMA,
+    READINESS_SCHEMA,
+    UPLOAD_SESSION_SCHEMA,
+    feedback_schema,
+    job_schemas,
+)
 from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import Answer, Operation, Route
-from entrypoints.http.schema import TIMESTAMP, obj, pattern, ref
+from entrypoints.http.schema import obj, pattern, ref
 
 _B64 = "[A-Za-z0-9+/]"
 _B64_TAIL = f"(?:{_B64}{{4}})*(?:{_B64}{{2}}==|{_B64}{{3}}=)?$"
@@ -88,16 +94,7 @@ def _schemas(version: str) -> dict[str, Any]:
                 "size_bytes": {"type": "integer", "minimum": 1, "maximum": MAX_BLUEPRINT_BYTES},
             }
         ),
-        "UploadSession": obj(
-            {
-                "upload_id": pattern(ids.UPLOAD_ID.pattern),
-                "method": {"const": "POST"},
-                "url": {"type": "string", "format": "uri"},
-                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                "expires_at": TIMESTAMP,
-                "max_bytes": {"const": MAX_BLUEPRINT_BYTES},
-            }
-        ),
+        "UploadSession": UPLOAD_SESSION_SCHEMA,
         "UploadEnvelope": envelope(ref("UploadSession")),
         "FeedbackRequest": obj(
             {
@@ -108,18 +105,8 @@ def _schemas(version: str) -> dict[str, Any]:
         ),
         "Feedback": feedback_schema(),
         "FeedbackEnvelope": envelope(ref("Feedback")),
-        "HealthEnvelope": envelope(obj({"status": {"const": "ok"}})),
-        "ReadyEnvelope": envelope(
-            obj(
-                {
-                    "status": {"const": "ready"},
-                    "checks": {
-                        "type": "object",
-                        "additionalProperties": {"enum": ["ok", "unavailable"]},
-                    },
-                }
-            )
-        ),
+        "HealthEnvelope": envelope(LIVENESS_SCHEMA),
+        "ReadyEnvelope": envelope(READINESS_SCHEMA),
         "Error": obj(
             {
                 "status": {"const": "error"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain import ids
@@ -10,6 +10,7 @@ from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFormat
 from domain.feedback import Feedback
 from domain.job import Job, JobError, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
+from domain.upload import UploadSession
 from entrypoints.http.schema import TIMESTAMP, nullable, obj, pattern, ref
 
 
@@ -183,3 +184,45 @@ def feedback_schema() -> dict[str, Any]:
             "created_at": TIMESTAMP,
         }
     )
+
+
+# -- upload sessions and health, each beside its schema ------------------------------------
+
+
+def upload_session(session: UploadSession, url: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """The session and the form with which to send the file (``url`` absolute)."""
+    return {
+        "upload_id": session.upload_id,
+        "method": "POST",
+        "url": url,
+        "fields": dict(fields),
+        "expires_at": format_timestamp(session.expires_at),
+        "max_bytes": MAX_BLUEPRINT_BYTES,
+    }
+
+
+UPLOAD_SESSION_SCHEMA = obj(
+    {
+        "upload_id": pattern(ids.UPLOAD_ID.pattern),
+        "method": {"const": "POST"},
+        "url": {"type": "string", "format": "uri"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "expires_at": TIMESTAMP,
+        "max_bytes": {"const": MAX_BLUEPRINT_BYTES},
+    }
+)
+LIVENESS = {"status": "ok"}
+LIVENESS_SCHEMA = obj({"status": {"const": "ok"}})
+
+
+def readiness(checks: Mapping[str, bool]) -> dict[str, Any]:
+    """Each store's state; sent as the 503's ``details`` when one is down."""
+    return {name: "ok" if healthy else "unavailable" for name, healthy in checks.items()}
+
+
+READINESS_SCHEMA = obj(
+    {
+        "status": {"const": "ready"},
+        "checks": {"type": "object", "additionalProperties": {"enum": ["ok", "unavailable"]}},
+    }
+)

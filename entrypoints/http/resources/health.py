@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from domain.use_cases import Lifecycle
+from entrypoints.http import representations
 from entrypoints.http.exchange import Exchange
 from entrypoints.http.messages import HttpRequest, HttpResponse
+from entrypoints.http.representations import LIVENESS
 from entrypoints.http.resources.base import Dependencies
 from entrypoints.http.routes import Answer, Operation, Route
 
@@ -19,7 +21,7 @@ class Liveness:
         return cls()
 
     def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
-        return exchange.success(200, {"status": "ok"})
+        return exchange.success(200, LIVENESS)
 
 
 class Readiness:
@@ -32,10 +34,9 @@ class Readiness:
 
     def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
         readiness = self._lifecycle.readiness()
-        checks = {
-            "job_store": "ok" if readiness.job_store else "unavailable",
-            "blob_store": "ok" if readiness.blob_store else "unavailable",
-        }
+        checks = representations.readiness(
+            {"job_store": readiness.job_store, "blob_store": readiness.blob_store}
+        )
         if readiness.ready:
             return exchange.success(200, {"status": "ready", "checks": checks})
         log.warning("not ready", extra={"error_code": "SERVICE_UNAVAILABLE"})

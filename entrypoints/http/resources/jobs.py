@@ -13,7 +13,6 @@ from domain.blueprint import (
 from domain.job import Job
 from domain.use_cases import FeedbackDesk, Intake, Lifecycle, Origin
 from entrypoints.http import bodies
-from entrypoints.http.errors import UnsupportedMediaType
 from entrypoints.http.exchange import EncodedViews, Exchange, etag
 from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.representations import feedback
@@ -54,14 +53,9 @@ class JobCollection:
                 return self._created(job, exchange)
             chunks, declared = bodies.inline_blueprint(payload)
         else:
-            declared = format_from_content_type(media_type) if media_type else None
-            if declared is None and media_type != bodies.RAW_BYTES:
-                raise UnsupportedMediaType(
-                    "Send the blueprint as image/png, image/jpeg, application/pdf or "
-                    "application/octet-stream, or as JSON.",
-                    content_type=media_type,
-                    supported=[*SUPPORTED_CONTENT_TYPES, bodies.RAW_BYTES, "application/json"],
-                )
+            # One of the declared raw types (the Api refuses others): it names the format, or
+            # it is application/octet-stream and the signature decides.
+            declared = format_from_content_type(media_type)
             bodies.refuse_declared_length(request, MAX_BLUEPRINT_BYTES, blueprint=True)
             chunks = bodies.body_chunks(request, MAX_BLUEPRINT_BYTES)
         job = self._intake.create_job(chunks, _origin(exchange), declared, use_cache=use_cache)
@@ -105,7 +99,6 @@ class JobFeedback:
         return cls(dependencies.use_cases.feedback)
 
     def on_post(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
-        bodies.require_json(request)
         payload = bodies.read_json(request, bodies.MAX_SMALL_JSON_BYTES)
         bodies.only_fields(payload, {"rating", "comment"})
         bodies.require_fields(payload, "rating")

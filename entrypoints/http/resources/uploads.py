@@ -6,13 +6,13 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
-from domain.timestamps import format_timestamp
 from domain.use_cases import Intake
 from entrypoints import metrics
 from entrypoints.http import bodies
 from entrypoints.http.exchange import Exchange
 from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.multipart import FormReader, boundary_of
+from entrypoints.http.representations import upload_session
 from entrypoints.http.resources.base import Dependencies
 from entrypoints.http.routes import Answer, Operation, Route
 from entrypoints.http.schema import ref
@@ -30,21 +30,13 @@ class UploadCollection:
         return cls(dependencies.use_cases.intake)
 
     def on_post(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
-        bodies.require_json(request)
         payload = bodies.read_json(request, bodies.MAX_SMALL_JSON_BYTES)
         bodies.only_fields(payload, {"format", "size_bytes"})
         bodies.require_fields(payload, "format", "size_bytes")
         session, form = self._intake.open_upload(payload["format"], payload["size_bytes"])
         exchange.counts.add(metrics.UPLOADS_OPENED)
-        data = {
-            "upload_id": session.upload_id,
-            "method": "POST",
-            "url": urljoin(bodies.base_url(request), form.url),
-            "fields": dict(form.fields),
-            "expires_at": format_timestamp(session.expires_at),
-            "max_bytes": MAX_BLUEPRINT_BYTES,
-        }
-        return exchange.success(201, data)
+        url = urljoin(bodies.base_url(request), form.url)
+        return exchange.success(201, upload_session(session, url, form.fields))
 
 
 class LocalUploads:
@@ -94,7 +86,9 @@ LOCAL_UPLOADS = Route(
             "receiveUpload",
             "Receive an upload form (local storage only).",
             {204: Answer("Stored.")},
-            body={"multipart/form-data": {}},
+            # Read as S3 reads a form (a body that is not one is a 400, as there), so no media
+            # type is declared for the Api to enforce.
+            reads=("Content-Type",),
         )
     },
     documented=False,
