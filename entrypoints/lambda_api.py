@@ -41,11 +41,12 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
         event = {}
     request_context = _part(event, "requestContext", problems)
     http = _part(request_context, "http", problems)
-    headers = {
-        # Payload 2.0 headers are lower-case already; lowering again costs little and is safe.
-        str(k).lower(): str(v)
-        for k, v in _part(event, "headers", problems).items()
-    }
+    raw_headers = _part(event, "headers", problems)
+    try:
+        # Payload 2.0 headers are lower-case strings already; lowering again is cheap and safe.
+        headers = {k.lower(): v if type(v) is str else str(v) for k, v in raw_headers.items()}
+    except AttributeError:  # a name that is not a string: no event API Gateway sends
+        headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
     cookies = event.get("cookies")
     if cookies:
         if isinstance(cookies, list) and all(isinstance(c, str) for c in cookies):
@@ -60,14 +61,22 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
     lambda_id = getattr(context, "aws_request_id", None)
     if lambda_id:
         platform_ids["lambda_request_id"] = str(lambda_id)
-    path = _text(event.get("rawPath") or http.get("path") or "/", "/", "path", problems)
+    path = event.get("rawPath") or http.get("path") or "/"
+    if type(path) is not str:
+        path = _text(path, "/", "path", problems)
+    method = http.get("method", "GET")
+    if type(method) is not str:
+        method = _text(method, "GET", "method", problems)
+    query = event.get("rawQueryString") or ""
+    if type(query) is not str:
+        query = _text(query, "", "query", problems)
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     return HttpRequest(
-        method=_text(http.get("method", "GET"), "GET", "method", problems),
+        method=method,
         path=unquote(path) if "%" in path else path,
-        query=_text(event.get("rawQueryString") or "", "", "query", problems),
+        query=query,
         headers=headers,
-        body=io.BytesIO(body),
+        body=io.BytesIO(body) if body else _NO_BODY,
         content_length=len(body),
         host=headers.get("host") or _domain_name(request_context),
         scheme=headers.get("x-forwarded-proto", "https"),
@@ -76,6 +85,14 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
         budget_seconds=remaining_ms() / 1000 - ANSWER_MARGIN_SECONDS if remaining_ms else None,
         malformed=problems[0] if problems else None,
     )
+
+
+class _NoBody:
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
+
+
+_NO_BODY = _NoBody()
 
 
 def _part(container: Mapping[str, Any], name: str, problems: list[str]) -> Mapping[str, Any]:

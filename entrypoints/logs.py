@@ -63,9 +63,11 @@ class JsonFormatter(logging.Formatter):
         if context:
             payload.update(context)
         fields = record.__dict__
+        get = fields.get
         for name in EXTRA_FIELDS:
-            if name in fields and fields[name] is not None:
-                payload[name] = fields[name]
+            value = get(name)
+            if value is not None:
+                payload[name] = value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         line = _ENCODER.encode(payload)
@@ -75,9 +77,23 @@ class JsonFormatter(logging.Formatter):
         return line
 
 
+# The last whole second formatted, and its text: lines come many to a second.
+_second: tuple[int, str] = (-1, "")
+
+
 def _timestamp(created: float) -> str:
-    moment = datetime.fromtimestamp(created, UTC)
-    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+    """RFC 3339 UTC with milliseconds: ``2026-11-26T03:15:00.123Z``."""
+    global _second
+    whole = int(created)
+    second, text = _second
+    if whole != second:
+        text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second = (whole, text)
+    micros = round((created - whole) * 1_000_000)  # as datetime rounds a float's microseconds
+    if micros >= 1_000_000:  # rounds up into the next second: let datetime say which
+        moment = datetime.fromtimestamp(created, UTC)
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+    return f"{text}.{micros // 1000:03d}Z"
 
 
 class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -97,9 +97,9 @@ class Api:
         context: dict[str, Any] = {"request_id": request_id, "correlation_id": correlation_id}
         context.update(request.platform_ids)
         budget = request.budget_seconds
-        if budget is None or budget > self._budget:
-            budget = self._budget
-        deadline_token = deadline.start(budget, self._monotonic)
+        deadline_token = deadline.start(
+            self._budget if budget is None or budget > self._budget else budget, self._monotonic
+        )
         token = open_context(context)
         try:
             try:
@@ -111,10 +111,12 @@ class Api:
             except Exception:
                 log.exception("unhandled error while serving the request")
                 response = exchange.error(500, "INTERNAL_ERROR", INTERNAL_MESSAGE, {})
-            response.headers.append(("X-Request-ID", request_id))
-            response.headers.append(("X-Correlation-ID", correlation_id))
-            response.headers.append(_NOSNIFF)
-            response.headers.extend(self._cors.headers(request.header("origin")))
+            response.headers += (
+                ("X-Request-ID", request_id),
+                ("X-Correlation-ID", correlation_id),
+                _NOSNIFF,
+                *self._cors.headers(request.header("origin")),
+            )
             if access_log.isEnabledFor(logging.INFO):  # no fields built for a line not written
                 access_log.info(
                     "request",

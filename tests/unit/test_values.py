@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.system import OsEntropy, SystemClock
 from domain.errors import InvalidRequest
 from domain.feedback import Feedback, Rating
 from domain.timestamps import format_timestamp, parse_timestamp, to_ms
+from entrypoints.logs import _timestamp as log_timestamp
 from tests.fakes import START
 
 JOB = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
@@ -89,3 +92,11 @@ def test_a_comment_with_a_lone_surrogate_is_refused() -> None:
         Rating.parse(3, "a\ud800b")
     assert refused.value.details == {"field": "comment"}
     assert Rating.parse(3, "an ordinary comment \u2028 with a separator").rating == 3
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_log_timestamps_are_what_datetime_writes(created: float) -> None:
+    """The log formatter caches each second's text; its lines must still say what datetime
+    would, to the millisecond."""
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert log_timestamp(created) == expected[:-6] + "Z"
