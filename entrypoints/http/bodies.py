@@ -38,6 +38,8 @@ def cache_allowed(request: HttpRequest) -> bool:
 
     Not ``Cache-Control``: browsers and proxies add it on their own (Chrome's "Disable cache",
     ``fetch(..., {cache: "reload"})``), and it speaks of HTTP caches, not of detections."""
+    if not request.query:
+        return True
     fresh = parse_qs(request.query, keep_blank_values=True).get("fresh")
     if fresh is None:
         return True
