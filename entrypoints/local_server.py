@@ -23,6 +23,7 @@ from cheroot import wsgi
 
 # What a refused request may still carry and be read, to keep its connection open.
 DRAIN_LIMIT_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -119,4 +120,6 @@ def make_server(app: Any, host: str, port: int, threads: int) -> wsgi.Server:
     server.ConnectionClass = _Connection
     server.gateway = _Gateway
     server.max_request_body_size = 0  # the application sets each route's limit
+    # Headers have a bound (cheroot has none by default): a few KB is what clients send.
+    server.max_request_header_size = MAX_HEADER_BYTES
     return server

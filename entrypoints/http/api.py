@@ -52,7 +52,7 @@ Responder = Callable[[HttpRequest, Exchange], HttpResponse]
 class Api:
     def __init__(
         self,
-        service: UseCases,
+        use_cases: UseCases,
         settings: Settings,
         *,
         idempotency: IdempotencyStore,
@@ -72,10 +72,10 @@ class Api:
         self._cors = Cors(settings.cors_origins)
         self._metrics = metrics.Metrics(settings.service)
         # The local upload receiver is routed only where the service receives uploads.
-        routes = [r for r in ROUTES if r is not LOCAL_UPLOADS or service.intake.receives_uploads]
+        routes = [r for r in ROUTES if r is not LOCAL_UPLOADS or use_cases.intake.receives_uploads]
         self._router = Router(routes)
         dependencies = Dependencies(
-            service, EncodedViews(JOB_REPRESENTATIONS), openapi.document_bytes
+            use_cases, EncodedViews(JOB_REPRESENTATIONS), openapi.document_bytes
         )
         resources = {route.resource: route.resource.build(dependencies) for route in routes}
         self._responders: dict[tuple[Route, str], Responder] = {

@@ -72,6 +72,10 @@ class Route:
 
     def __attrs_post_init__(self) -> None:
         segments = tuple(self.template.strip("/").split("/"))
+        # The router takes the version out of /api/<version>/...: a template has it there, or
+        # is not under /api at all.
+        if ("{v}" in segments) != (segments[0] == "api") or "{v}" in segments[2:]:
+            raise ValueError(f"{self.template}: the version goes right after /api")
         object.__setattr__(self, "_segments", segments)
         object.__setattr__(self, "_own", tuple(s for s in segments if s != "{v}"))
 

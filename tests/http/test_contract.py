@@ -568,3 +568,15 @@ def test_if_none_match_accepts_weak_and_lists(client: Client) -> None:
     for header in ('W/"1"', '"7", "1"', "*"):
         reply = client.request("GET", f"/api/v1/jobs/{job_id}", headers={"If-None-Match": header})
         assert reply.status == 304, header
+
+
+def test_a_route_under_api_must_name_the_version_right_after_it() -> None:
+    """The router takes the version out of /api/<version>/...; a template that puts it
+    elsewhere, or omits it under /api, could never be matched."""
+    from entrypoints.http.resources.health import Liveness
+    from entrypoints.http.routes import Route
+
+    for template in ("/api/jobs", "/api/jobs/{v}", "/health/{v}"):
+        with pytest.raises(ValueError, match="version"):
+            Route(template, Liveness, {})
+    assert Route("/api/{v}/things", Liveness, {}).versioned
