@@ -17,7 +17,7 @@ from adapters.dynamodb import DynamoDBJobStore
 from adapters.memory import MemoryIdempotencyStore
 from adapters.s3 import S3BlobStore
 from domain.use_cases import UseCases
-from tests.aws import moto_in_process, new_blob_store, new_job_store
+from tests.aws import FAULTS, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import LOST, TIMEOUT, Fault, LostAnswer, Slow
@@ -212,3 +212,34 @@ def test_a_transaction_cancelled_as_throttled_is_503(
     fault.cancellation = ["None", "None", reason]
     rated = client.request("POST", f"/api/v1/jobs/{job.job_id}/feedback", json_body={"rating": 4})
     assert rated.status == 503, rated.body
+
+
+def test_an_upload_taken_while_its_transaction_kept_conflicting_is_already_used(
+    client: Client, stores: Any
+) -> None:
+    """A request that lost every attempt to conflicts, while another made the session's job,
+    is told what happened (409 UPLOAD_ALREADY_USED), as the session's condition would say."""
+    jobs, _ = stores
+    upload_id = _upload(client, stores)
+    winner = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
+
+    def someone_else_wins(event_name: str, request: Any, carry_out: Any) -> Any:
+        if event_name != "before-send.dynamodb.TransactWriteItems":
+            return None
+        jobs.table.client.update_item(
+            TableName=jobs.table.name,
+            Key={"pk": {"S": upload_id}, "sk": {"S": "UPLOAD"}},
+            UpdateExpression="SET job_id = :j",
+            ExpressionAttributeValues={":j": {"S": winner}},
+        )
+        return conflict(event_name, request, carry_out)
+
+    conflict = Fault("dynamodb", "TransactionCanceledException", 400)
+    conflict.cancellation = ["None", "TransactionConflict"]
+    conflict.event = "before-send.dynamodb.TransactWriteItems"
+    FAULTS.append(someone_else_wins)
+    created = client.request("POST", "/api/v1/jobs", json_body={"upload_id": upload_id})
+    assert created.status == 409, created.body
+    assert created.error["code"] == "UPLOAD_ALREADY_USED"
+    assert created.error["details"]["job_id"] == winner
+    assert _job_blobs(stores[1]) == []  # the loser's copy is gone

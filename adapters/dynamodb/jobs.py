@@ -22,6 +22,7 @@ from adapters.dynamodb.table import (
     ConditionFailed,
     Table,
     TransactionCancelled,
+    pause_after_conflict,
 )
 from adapters.dynamodb.uploads import UploadSessions
 from domain.blueprint import BlueprintFormat
@@ -178,7 +179,7 @@ class DynamoDBJobStore:
         )
         counter = CounterItem(pk=feedback.job_id, sk=COUNTER_SK)
         within_limit = (CounterItem.entries < limit) | CounterItem.entries.does_not_exist()
-        for _ in range(TRANSACTION_ATTEMPTS):
+        for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 # The token makes DynamoDB take a retry of a transaction that landed as done.
                 self.table.transact_write(
@@ -206,6 +207,7 @@ class DynamoDBJobStore:
                     ) from None
                 if not cancelled.conflicted:
                     raise
+                pause_after_conflict(attempt)
         raise ConcurrentModification(
             "Feedback for this job is being written concurrently; try again.",
             job_id=feedback.job_id,

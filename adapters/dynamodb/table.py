@@ -13,6 +13,8 @@ cancelled transaction ``TransactionCancelled`` with its reasons, a lasting fault
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from weakref import WeakSet
@@ -66,6 +68,12 @@ class TransactionCancelled(Exception):
     def conflicted(self) -> bool:
         """Another transaction was writing the same items: trying again may succeed."""
         return "TransactionConflict" in self.reasons
+
+
+def pause_after_conflict(attempt: int) -> None:
+    """Wait a little, jittered and growing, before trying a conflicted transaction again, so
+    that the transactions in the way can finish (about 0.2 s in all over the attempts)."""
+    time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
 def cancellation_reasons(error: PynamoDBException) -> list[str | None]:

@@ -10,6 +10,7 @@ from adapters.dynamodb.table import (
     TRANSACTION_ATTEMPTS,
     Table,
     TransactionCancelled,
+    pause_after_conflict,
 )
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
@@ -63,7 +64,7 @@ class UploadSessions:
         then the session's condition decides which request made the job.
         """
         session = UploadItem(pk=upload_id, sk=UPLOAD_SK)
-        for _ in range(TRANSACTION_ATTEMPTS):
+        for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 # The token makes DynamoDB take a retry of a transaction that landed as done.
                 self._table.transact_write(
@@ -84,6 +85,12 @@ class UploadSessions:
                     return  # an earlier attempt of this transaction landed
                 if not cancelled.conflicted:
                     raise
+                pause_after_conflict(attempt)
+        # Still conflicting: if another request has made the session's job meanwhile, that is
+        # the answer, as it is when the session's condition decides.
+        current = self.get(upload_id)
+        if current.job_id is not None and current.job_id != job.pk:
+            raise UploadAlreadyUsed("This upload has already created a job.", job_id=current.job_id)
         raise ConcurrentModification(
             "This upload is being used concurrently; try again.", upload_id=upload_id
         )
