@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import threading
 from contextvars import ContextVar, Token
@@ -84,7 +85,7 @@ _second: tuple[int, str] = (-1, "")
 def _timestamp(created: float) -> str:
     """RFC 3339 UTC with milliseconds: ``2026-11-26T03:15:00.123Z``."""
     global _second
-    whole = int(created)
+    whole = math.floor(created)
     second, text = _second
     if whole != second:
         text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -118,8 +118,8 @@ class Idempotency:
         if not 200 <= response.status < 300:
             self._release(scope, token)
             return response
-        reader.drain()  # the fingerprint covers the whole body, read or not
         try:
+            reader.drain()  # the fingerprint covers the whole body, read or not
             self._store.complete(claim.completed(digest.hexdigest(), _encode(response)))
         except Exception:
             # What was done is done: the client gets its answer. A retry within the lease is

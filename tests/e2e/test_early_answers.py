@@ -205,3 +205,18 @@ def test_a_negative_content_length_is_a_400_in_the_envelope(address: tuple[str, 
     answer = json.loads(body)
     assert answer["error"]["code"] == "INVALID_REQUEST_BODY"
     assert answer["meta"]["request_id"] == headers["x-request-id"]
+
+
+def test_headers_are_bounded(address: tuple[str, int]) -> None:
+    """The server refuses a header block over 64 KiB itself, and takes one under it."""
+    with connect(address) as sock:
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"p" * 70_000 + b"\r\n\r\n"
+        )
+        statuses, _, _ = read_response(sock)
+    assert statuses[-1].split()[1] in ("413", "414", "431")
+    with connect(address) as sock:
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"p" * 30_000 + b"\r\n\r\n"
+        )
+        assert read_response(sock)[0] == ["HTTP/1.1 200 OK"]
