@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from entrypoints.http.api import Api
-from entrypoints.http.messages import HttpRequest
+from entrypoints.http.messages import NO_BODY, HttpRequest
 
 
 class _Everything:
@@ -23,7 +23,7 @@ class _Everything:
             body: Any = req.stream  # the server's de-chunking stream, read to its end
         else:
             # Most requests (GET, DELETE) have no body: skip building a stream for them.
-            body = req.bounded_stream if length else _NO_BODY
+            body = req.bounded_stream if length else NO_BODY
         request = HttpRequest(
             method=req.method,
             path=req.path,
@@ -49,14 +49,6 @@ def _content_length(value: str | None) -> tuple[int | None, str | None]:
     if value.isdigit() and value.isascii():
         return int(value), None
     return None, "Content-Length is not a number of bytes."
-
-
-class _NoBody:
-    def read(self, size: int = -1, /) -> bytes:
-        return b""
-
-
-_NO_BODY = _NoBody()
 
 
 def _headers(env: dict[str, Any]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from entrypoints.http import request_ids
 from entrypoints.http.api import Api
 from entrypoints.http.exchange import INTERNAL_MESSAGE
-from entrypoints.http.messages import HttpRequest, HttpResponse
+from entrypoints.http.messages import NO_BODY, HttpRequest, HttpResponse
 from entrypoints.http.routes import DEFAULT_VERSION
 
 log = logging.getLogger("blueprint_jobs.lambda")
@@ -63,20 +63,20 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
         platform_ids["lambda_request_id"] = str(lambda_id)
     path = event.get("rawPath") or http.get("path") or "/"
     if type(path) is not str:
-        path = _text(path, "/", "path", problems)
+        path = _not_text(path, "/", "path", problems)
     method = http.get("method", "GET")
     if type(method) is not str:
-        method = _text(method, "GET", "method", problems)
+        method = _not_text(method, "GET", "method", problems)
     query = event.get("rawQueryString") or ""
     if type(query) is not str:
-        query = _text(query, "", "query", problems)
+        query = _not_text(query, "", "query", problems)
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     return HttpRequest(
         method=method,
         path=unquote(path) if "%" in path else path,
         query=query,
         headers=headers,
-        body=io.BytesIO(body) if body else _NO_BODY,
+        body=io.BytesIO(body) if body else NO_BODY,
         content_length=len(body),
         host=headers.get("host") or _domain_name(request_context),
         scheme=headers.get("x-forwarded-proto", "https"),
@@ -85,14 +85,6 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
         budget_seconds=remaining_ms() / 1000 - ANSWER_MARGIN_SECONDS if remaining_ms else None,
         malformed=problems[0] if problems else None,
     )
-
-
-class _NoBody:
-    def read(self, size: int = -1, /) -> bytes:
-        return b""
-
-
-_NO_BODY = _NoBody()
 
 
 def _part(container: Mapping[str, Any], name: str, problems: list[str]) -> Mapping[str, Any]:
@@ -104,12 +96,9 @@ def _part(container: Mapping[str, Any], name: str, problems: list[str]) -> Mappi
     return {}
 
 
-def _text(
-    value: Any, default: str | None, name: str = "", problems: list[str] | None = None
-) -> Any:
-    if isinstance(value, str):
-        return value
-    if value is not None and problems is not None:
+def _not_text(value: Any, default: str, name: str, problems: list[str]) -> str:
+    """The default for a part that is not a string (missing, or not one at all)."""
+    if value is not None:
         problems.append(f"The event's {name} is not a string.")
     return default
 

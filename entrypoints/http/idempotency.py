@@ -20,6 +20,7 @@ from typing import Any
 from attrs import evolve
 
 from domain.errors import DomainError, InvalidRequest, ServiceUnavailable, WriteOutcomeUnknown
+from entrypoints.http import bodies
 from entrypoints.http.errors import HttpProblem
 from entrypoints.http.messages import HttpRequest, HttpResponse, Readable
 from ports.idempotency import IdempotencyRecord, IdempotencyStore, RecordState
@@ -89,7 +90,7 @@ class Idempotency:
     ) -> HttpResponse:
         scope = scope_of(route, version, parse_key(request.header(HEADER) or ""))
         digest = hashlib.sha256()
-        media_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+        media_type = bodies.media_type(request)
         # The query is part of the request (``?fresh=true`` asks for another job).
         head = f"{request.method.upper()}\n{route}\n{version}\n{request.query}\n{media_type}\n"
         digest.update(head.encode("utf-8", "surrogatepass"))  # hashed, whatever it holds

@@ -12,6 +12,15 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+class _NoBody:
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
+
+
+# The body of a request that has none (most GETs and DELETEs): no stream built for it.
+NO_BODY: Readable = _NoBody()
+
+
 @define  # not frozen: built once per request, and a frozen __init__ costs three times more
 class HttpRequest:
     method: str

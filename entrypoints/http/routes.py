@@ -67,8 +67,8 @@ class Route:
     resource: type[Resource]
     operations: Mapping[str, Operation]
     documented: bool = True  # in the OpenAPI documents (the local upload receiver is not)
-    _segments: tuple[str, ...] = field(init=False)
     _own: tuple[str, ...] = field(init=False)
+    _versioned: bool = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         segments = tuple(self.template.strip("/").split("/"))
@@ -76,8 +76,8 @@ class Route:
         # is not under /api at all.
         if ("{v}" in segments) != (segments[0] == "api") or "{v}" in segments[2:]:
             raise ValueError(f"{self.template}: the version goes right after /api")
-        object.__setattr__(self, "_segments", segments)
         object.__setattr__(self, "_own", tuple(s for s in segments if s != "{v}"))
+        object.__setattr__(self, "_versioned", "{v}" in segments)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -124,7 +124,7 @@ class Route:
 
     @property
     def versioned(self) -> bool:
-        return "{v}" in self._segments
+        return self._versioned
 
 
 class Match:
