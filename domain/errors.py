@@ -126,3 +126,43 @@ class BlobNotFound(DomainError):
     """A blob store has no object under the key."""
 
     code = "BLOB_NOT_FOUND"
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that are malformed, unknown, revoked or expired."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    """The caller is known but lacks the scope the operation needs."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str, *, scope: str, **details: Any) -> None:
+        super().__init__(message, required_scope=scope, **details)
+        self.scope = scope
+
+
+class RateLimited(DomainError):
+    """An owner's quota is used up: ``policy`` names it, ``retry_after`` says when to retry."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(
+        self, message: str, *, policy: str, quota: int, retry_after: int, **details: Any
+    ) -> None:
+        super().__init__(message, policy=policy, quota=quota, **details)
+        self.policy = policy
+        self.quota = quota
+        self.retry_after = retry_after
+
+
+class InvalidPageToken(DomainError):
+    """A page token that this service did not give to this caller for this listing."""
+
+    code = "INVALID_PAGE_TOKEN"
+
+
+class ApiKeyNotFound(DomainError):
+    code = "API_KEY_NOT_FOUND"

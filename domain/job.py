@@ -16,6 +16,7 @@ from attrs import evolve, field, frozen, validators
 from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFacts, BlueprintFormat
 from domain.errors import InvalidTransition, JobAlreadyCompleted
+from domain.principals import OWNER
 from domain.timestamps import is_ms_utc, to_ms
 
 
@@ -84,6 +85,7 @@ CANCELLED_ERROR = JobError("CANCELLED", "The job was cancelled.")
 @frozen
 class Job:
     job_id: str = field(validator=_matches(ids.JOB_ID, "a job id"))
+    owner: str = field(validator=_matches(OWNER, "an owner id"))  # whose job it is
     status: JobStatus = field(validator=validators.instance_of(JobStatus))
     created_at: datetime = field(validator=_timestamp)
     updated_at: datetime = field(validator=_timestamp)
@@ -133,6 +135,7 @@ class Job:
         cls,
         *,
         job_id: str,
+        owner: str,
         now: datetime,
         blueprint: BlueprintFacts,
         blueprint_key: str,
@@ -145,11 +148,16 @@ class Job:
         completed from the start with that job's result."""
         moment = to_ms(now)
         if cached is not None and (
-            cached.status is not JobStatus.COMPLETED or cached.blueprint_hash != blueprint.sha256
+            cached.status is not JobStatus.COMPLETED
+            or cached.blueprint_hash != blueprint.sha256
+            or cached.owner != owner
         ):
-            raise ValueError("a result is taken only from a completed job of the same blueprint")
+            raise ValueError(
+                "a result is taken only from a completed job of the same owner and blueprint"
+            )
         return cls(
             job_id=job_id,
+            owner=owner,
             status=JobStatus.COMPLETED if cached else JobStatus.PENDING,
             created_at=moment,
             updated_at=moment,

@@ -15,6 +15,7 @@ from attrs import evolve, field, frozen
 from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES, BlueprintFormat, format_from_name
 from domain.errors import FileTooLarge, InvalidRequest
+from domain.principals import is_owner
 from domain.timestamps import to_ms
 
 UPLOAD_TTL = timedelta(minutes=15)
@@ -50,6 +51,7 @@ def parse_declared_size(size_bytes: Any) -> int:
 @frozen
 class UploadSession:
     upload_id: str = field()
+    owner: str = field()  # the owner of the job it makes
     key: str
     format: BlueprintFormat
     size_bytes: int
@@ -62,14 +64,21 @@ class UploadSession:
         if not ids.is_upload_id(value):
             raise ValueError(f"not an upload id: {value!r}")
 
+    @owner.validator
+    def _check_owner(self, _: object, value: str) -> None:
+        if not is_owner(value):
+            raise ValueError("an owner id is 1..128 visible ASCII characters")
+
     @classmethod
     def open(
-        cls, upload_id: str, format_name: Any, size_bytes: Any, now: datetime
+        cls, upload_id: str, owner: str, format_name: Any, size_bytes: Any, now: datetime
     ) -> UploadSession:
         fmt = format_from_name(format_name)
         size = parse_declared_size(size_bytes)
         moment = to_ms(now)
-        return cls(upload_id, upload_key(upload_id), fmt, size, moment, moment + UPLOAD_TTL)
+        return cls(
+            upload_id, owner, upload_key(upload_id), fmt, size, moment, moment + UPLOAD_TTL
+        )
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at

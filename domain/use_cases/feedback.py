@@ -8,7 +8,7 @@ from domain import ids
 from domain.errors import JobNotFinished
 from domain.feedback import MAX_FEEDBACK_PER_JOB, Feedback, Rating
 from domain.job import JobStatus
-from domain.use_cases.shared import check_job_id, check_version
+from domain.use_cases.shared import check_job_id, check_version, owned
 from ports.jobs import JobStore
 from ports.system import Clock, Entropy
 
@@ -21,15 +21,16 @@ class FeedbackDesk:
 
     def add_feedback(
         self,
+        owner: str,
         job_id: str,
         rating: Any,
         comment: Any = None,
         expected_version: int | None = None,
     ) -> Feedback:
-        """Validate the feedback first, then attach it to a completed or failed job."""
+        """Validate the feedback first, then attach it to the owner's completed or failed job."""
         parsed = Rating.parse(rating, comment)
         check_job_id(job_id)
-        job = self._jobs.get(job_id)
+        job = owned(self._jobs.get(job_id), owner)
         check_version(job, expected_version)
         if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
             raise JobNotFinished(
@@ -44,7 +45,7 @@ class FeedbackDesk:
         self._jobs.add_feedback(feedback, MAX_FEEDBACK_PER_JOB)
         return feedback
 
-    def list_feedback(self, job_id: str) -> list[Feedback]:
+    def list_feedback(self, owner: str, job_id: str) -> list[Feedback]:
         check_job_id(job_id)
-        self._jobs.get(job_id)
+        owned(self._jobs.get(job_id), owner)
         return self._jobs.list_feedback(job_id)

@@ -30,6 +30,7 @@ from domain.errors import (
     WriteOutcomeUnknown,
 )
 from domain.job import Job
+from domain.quotas import unfinished_limit_reached
 from domain.upload import UPLOAD_TTL, UploadSession, upload_id_of_key
 from domain.use_cases.shared import Origin, discard_blob
 from ports.blobs import BlobStore, FormUploadReceiver, UploadForm
@@ -55,12 +56,14 @@ class Intake:
         entropy: Entropy,
         *,
         result_cache: bool = True,
+        unfinished_limit: int | None = None,
     ) -> None:
         self._jobs = jobs
         self._blobs = blobs
         self._clock = clock
         self._entropy = entropy
         self._result_cache = result_cache
+        self._unfinished_limit = unfinished_limit
         self._receiver = blobs if isinstance(blobs, FormUploadReceiver) else None
 
     def _random(self, n: int) -> bytes:
@@ -79,6 +82,7 @@ class Intake:
         The blob is written first so that no job ever points at a missing blob; if the job
         record cannot be written, the blob is removed again so that none is orphaned.
         """
+        self._check_unfinished(origin.owner)
         now = self._clock.now()
         job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
         inspector = BlueprintInspector(declared_format)
@@ -94,9 +98,24 @@ class Intake:
             discard_blob(self._blobs, key)  # a store failing half-way may have left a part behind
             raise
         facts = inspector.finish()
-        job = self._record(job_id, now, facts, key, origin, use_cache, self._jobs.add)
+        job = self._record(
+            job_id,
+            now,
+            facts,
+            key,
+            origin,
+            use_cache,
+            lambda new: self._jobs.add(new, self._unfinished_limit),
+        )
         log.debug("job created", extra={"job_id": job_id})
         return job
+
+    def _check_unfinished(self, owner: str) -> None:
+        """Refuse early, before any blueprint is read, an owner already at the unfinished-jobs
+        limit (the store's write refuses atomically; this only saves the upload)."""
+        limit = self._unfinished_limit
+        if limit is not None and self._jobs.unfinished_jobs(owner) >= limit:
+            raise unfinished_limit_reached(limit)
 
     def _record(
         self,
@@ -117,13 +136,14 @@ class Intake:
         try:
             job = Job.create(
                 job_id=job_id,
+                owner=origin.owner,
                 now=now,
                 blueprint=facts,
                 blueprint_key=key,
                 request_id=origin.request_id,
                 correlation_id=origin.correlation_id,
                 api_version=origin.api_version,
-                cached=self._cached_result(facts.sha256, use_cache),
+                cached=self._cached_result(origin.owner, facts.sha256, use_cache),
             )
         except BaseException:
             discard_blob(self._blobs, key)
@@ -154,11 +174,13 @@ class Intake:
 
     # -- upload sessions -----------------------------------------------------------------------
 
-    def open_upload(self, format_name: Any, size_bytes: Any) -> tuple[UploadSession, UploadForm]:
-        """Record a session and presign the form with which the client uploads the file."""
+    def open_upload(
+        self, owner: str, format_name: Any, size_bytes: Any
+    ) -> tuple[UploadSession, UploadForm]:
+        """Record the owner's session and presign the form with which the file is uploaded."""
         now = self._clock.now()
         upload_id = ids.new_upload_id(now, self._random(ids.ULID_RANDOM_BYTES))
-        session = UploadSession.open(upload_id, format_name, size_bytes, now)
+        session = UploadSession.open(upload_id, owner, format_name, size_bytes, now)
         form = self._blobs.presign_upload(
             session.key, session.size_bytes, int(UPLOAD_TTL.total_seconds())
         )
@@ -188,11 +210,12 @@ class Intake:
                     raise UploadRejected("The upload session has expired.")
         return self._receiver.accept_upload(fields, chunks)
 
-    def _cached_result(self, sha256: str, use_cache: bool) -> Job | None:
-        """A completed job with the same blueprint, whose result a new job may take."""
+    def _cached_result(self, owner: str, sha256: str, use_cache: bool) -> Job | None:
+        """A completed job of the owner with the same blueprint, whose result a new job may
+        take. Never another owner's: that would tell one owner what another has sent."""
         if not (self._result_cache and use_cache):
             return None
-        return self._jobs.find_completed_by_hash(sha256)
+        return self._jobs.find_completed_by_hash(owner, sha256)
 
     def create_job_from_upload(
         self, upload_id: str, origin: Origin, *, use_cache: bool = True
@@ -207,6 +230,9 @@ class Intake:
         if not ids.is_upload_id(upload_id):
             raise InvalidRequest("upload_id is 'upl_' and 26 ULID characters.", field="upload_id")
         session = self._jobs.get_upload(upload_id)
+        if session.owner != origin.owner:  # answered as a session that does not exist
+            raise UploadNotFound("No upload session has this id.", upload_id=upload_id)
+        self._check_unfinished(origin.owner)
         now = self._clock.now()
         _check_usable(session, now)
         job_id = ids.new_job_id(now, self._random(ids.ULID_RANDOM_BYTES))
@@ -231,7 +257,7 @@ class Intake:
             key,
             origin,
             use_cache,
-            lambda new: self._jobs.add_job_from_upload(new, upload_id),
+            lambda new: self._jobs.add_job_from_upload(new, upload_id, self._unfinished_limit),
         )
         discard_blob(self._blobs, session.key)
         log.debug("job created from an upload", extra={"job_id": job_id})

@@ -9,10 +9,10 @@ from typing import Any
 from attrs import frozen
 
 from domain.errors import ConcurrentModification, DomainError, PreconditionFailed
-from domain.job import Job
-from domain.use_cases.shared import check_job_id, check_version
+from domain.job import Job, JobStatus
+from domain.use_cases.shared import check_job_id, check_version, owned
 from ports.blobs import BlobStore
-from ports.jobs import JobStore
+from ports.jobs import JobPage, JobStore
 from ports.system import Clock
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,23 @@ class Lifecycle:
         self._clock = clock
         self._update_attempts = update_attempts
 
-    def get_job(self, job_id: str) -> Job:
+    def get_job(self, owner: str, job_id: str) -> Job:
         check_job_id(job_id)
-        return self._jobs.get(job_id)
+        return owned(self._jobs.get(job_id), owner)
+
+    def list_jobs(
+        self, owner: str, status: JobStatus | None, limit: int, after: str | None
+    ) -> JobPage:
+        """The owner's jobs, newest first (see ``JobStore.list_jobs``)."""
+        return self._jobs.list_jobs(owner, status, limit, after)
 
     def readiness(self) -> Readiness:
         return Readiness(job_store=_pings(self._jobs.ping), blob_store=_pings(self._blobs.ping))
 
-    def cancel_job(self, job_id: str, expected_version: int | None = None) -> Job:
-        return self._update(job_id, lambda job, now: job.cancel(now), expected_version)
+    def cancel_job(self, owner: str, job_id: str, expected_version: int | None = None) -> Job:
+        return self._update(
+            job_id, lambda job, now: job.cancel(now), expected_version, owner=owner
+        )
 
     def start_processing(self, job_id: str) -> Job:
         return self._update(job_id, lambda job, now: job.start_processing(now))
@@ -68,15 +76,20 @@ class Lifecycle:
         job_id: str,
         change: Callable[[Job, Any], Job],
         expected_version: int | None = None,
+        *,
+        owner: str | None = None,
     ) -> Job:
         """Read, apply ``change``, write conditioned on the version read.
 
         With ``expected_version`` a concurrent change is the client's to resolve (412).
         Without it the change is re-applied to the fresh job, a bounded number of times.
+        With ``owner``, only that owner's job is changed (the pipeline's changes name none).
         """
         check_job_id(job_id)
         for _ in range(self._update_attempts):
             job = self._jobs.get(job_id)
+            if owner is not None:
+                owned(job, owner)
             check_version(job, expected_version)
             changed = change(job, self._clock.now())
             if changed is job:

@@ -8,7 +8,7 @@ import logging
 from attrs import frozen
 
 from domain import ids
-from domain.errors import InvalidJobId, PreconditionFailed
+from domain.errors import InvalidJobId, JobNotFound, PreconditionFailed
 from domain.job import Job
 from ports.blobs import BlobStore
 
@@ -17,11 +17,20 @@ log = logging.getLogger("domain.use_cases")
 
 @frozen
 class Origin:
-    """Which request created a job, recorded on the job for tracing."""
+    """Who created a job (its owner), and which request: recorded on the job for tracing."""
 
+    owner: str
     request_id: str
     correlation_id: str
     api_version: str
+
+
+def owned(job: Job, owner: str) -> Job:
+    """``job`` if it is ``owner``'s. Another owner's job is answered exactly as a job that does
+    not exist: an id never tells whether someone else has such a job."""
+    if job.owner != owner:
+        raise JobNotFound("No job has this id.", job_id=job.job_id)
+    return job
 
 
 def check_job_id(job_id: str) -> None:

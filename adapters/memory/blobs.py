@@ -1,8 +1,4 @@
-"""Thread-safe in-memory stores with exactly the semantics the ports promise.
-
-Used by the local server and the tests; the port contract suite holds them to the same
-behaviour as the DynamoDB and S3 adapters.
-"""
+"""Blobs in memory, and the local server's form uploads, signed as S3's presigned POSTs."""
 
 from __future__ import annotations
 
@@ -15,153 +11,12 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
-from domain.errors import (
-    BlobNotFound,
-    ConcurrentModification,
-    FeedbackLimitReached,
-    FileTooLarge,
-    InvalidRequest,
-    JobAlreadyExists,
-    JobNotFound,
-    UploadAlreadyUsed,
-    UploadNotFound,
-    UploadRejected,
-)
-from domain.feedback import Feedback
-from domain.job import Job, JobStatus
+from domain.errors import BlobNotFound, FileTooLarge, InvalidRequest, UploadRejected
 from domain.timestamps import format_timestamp, parse_timestamp
-from domain.upload import UploadSession
 from ports.blobs import UploadForm
-from ports.idempotency import IdempotencyRecord
 from ports.system import Clock
 
 LOCAL_UPLOAD_PATH = "/local-uploads"
-
-
-class MemoryJobStore:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[str, Job] = {}
-        self._feedback: dict[str, list[Feedback]] = {}
-        self._uploads: dict[str, UploadSession] = {}
-        self._by_hash: dict[str, list[str]] = {}
-
-    def add(self, job: Job) -> None:
-        with self._lock:
-            self._add(job)
-
-    def _add(self, job: Job) -> None:
-        if job.job_id in self._jobs:
-            raise JobAlreadyExists("A job with this id exists.", job_id=job.job_id)
-        self._jobs[job.job_id] = job
-        self._by_hash.setdefault(job.blueprint_hash, []).append(job.job_id)
-
-    def find_completed_by_hash(self, sha256: str) -> Job | None:
-        with self._lock:
-            for job_id in self._by_hash.get(sha256, ()):
-                job = self._jobs[job_id]
-                if job.status is JobStatus.COMPLETED:
-                    return job
-        return None
-
-    def add_upload(self, session: UploadSession) -> None:
-        with self._lock:
-            self._uploads[session.upload_id] = session
-
-    def get_upload(self, upload_id: str) -> UploadSession:
-        with self._lock:
-            return self._get_upload(upload_id)
-
-    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
-        with self._lock:
-            session = self._get_upload(upload_id)
-            if session.job_id is not None:
-                raise UploadAlreadyUsed(
-                    "This upload has already created a job.", job_id=session.job_id
-                )
-            self._add(job)
-            self._uploads[upload_id] = session.used_by(job.job_id)
-
-    def _get_upload(self, upload_id: str) -> UploadSession:
-        try:
-            return self._uploads[upload_id]
-        except KeyError:
-            raise UploadNotFound("No upload session has this id.", upload_id=upload_id) from None
-
-    def get(self, job_id: str) -> Job:
-        with self._lock:
-            return self._get(job_id)
-
-    def save(self, job: Job, expected_version: int) -> None:
-        if job.version != expected_version + 1:
-            raise ValueError("a saved job's version must be expected_version + 1")
-        with self._lock:
-            current = self._get(job.job_id)
-            if current.version != expected_version:
-                raise ConcurrentModification(
-                    "The job changed concurrently.",
-                    job_id=job.job_id,
-                    expected_version=expected_version,
-                )
-            self._jobs[job.job_id] = job
-
-    def add_feedback(self, feedback: Feedback, limit: int) -> None:
-        with self._lock:
-            self._get(feedback.job_id)
-            entries = self._feedback.setdefault(feedback.job_id, [])
-            if len(entries) >= limit:
-                raise FeedbackLimitReached(
-                    f"A job takes at most {limit} feedback entries.",
-                    limit=limit,
-                )
-            entries.append(feedback)
-
-    def list_feedback(self, job_id: str) -> list[Feedback]:
-        with self._lock:
-            entries = list(self._feedback.get(job_id, ()))
-        return sorted(entries, key=lambda entry: (entry.created_at, entry.feedback_id))
-
-    def ping(self) -> None:
-        return None
-
-    def job_ids(self) -> list[str]:
-        """Every stored job's id; lets tests see what is kept, as ``MemoryBlobStore.keys``."""
-        with self._lock:
-            return sorted(self._jobs)
-
-    def _get(self, job_id: str) -> Job:
-        try:
-            return self._jobs[job_id]
-        except KeyError:
-            raise JobNotFound("No job has this id.", job_id=job_id) from None
-
-
-class MemoryIdempotencyStore:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: dict[str, IdempotencyRecord] = {}
-
-    def claim(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord | None:
-        with self._lock:
-            current = self._records.get(record.scope)
-            if current is not None and current.blocks(now):
-                return current
-            self._records[record.scope] = record
-            return None
-
-    def complete(self, record: IdempotencyRecord) -> bool:
-        with self._lock:
-            current = self._records.get(record.scope)
-            if current is None or current.token != record.token:
-                return False
-            self._records[record.scope] = record
-            return True
-
-    def release(self, scope: str, token: str) -> None:
-        with self._lock:
-            current = self._records.get(scope)
-            if current is not None and current.token == token:
-                del self._records[scope]
 
 
 class MemoryBlobStore:

@@ -1,0 +1,74 @@
+"""Access: API keys made, listed and revoked, and callers authenticated by them.
+
+A key's lookup is cached per process for at most ``KEY_CACHE_SECONDS`` (a revoked key stops
+working within that time), unknown keys included, so a caller cannot make every request a
+store read. The cache is bounded: at ``KEY_CACHE_ENTRIES`` it starts afresh.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from domain import api_keys
+from domain.api_keys import ApiKey
+from domain.errors import Unauthenticated
+from domain.principals import Principal
+from ports.access import ApiKeyStore
+from ports.system import Clock, Entropy
+
+KEY_CACHE_SECONDS = 60
+KEY_CACHE_ENTRIES = 4096
+_UNKNOWN_KEY = "The API key is unknown or has been revoked."
+
+
+class Access:
+    def __init__(self, keys: ApiKeyStore, clock: Clock, entropy: Entropy) -> None:
+        self._keys = keys
+        self._clock = clock
+        self._entropy = entropy
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[datetime, ApiKey | None]] = {}
+        self._ttl = timedelta(seconds=KEY_CACHE_SECONDS)
+
+    def create_key(self, owner: str, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
+        """A new key and its secret: the secret is returned this once and never stored."""
+        now = self._clock.now()
+        secret = api_keys.new_secret(self._entropy.random_bytes(api_keys.RANDOM_BYTES))
+        key = ApiKey(
+            key_id=api_keys.new_key_id(now, self._entropy.random_bytes(10)),
+            digest=api_keys.digest_of(secret),
+            owner=owner,
+            name=name,
+            scopes=frozenset(scopes),
+            created_at=now,
+        )
+        self._keys.add_key(key)
+        return key, secret
+
+    def list_keys(self, owner: str | None = None) -> list[ApiKey]:
+        return self._keys.list_keys(owner)
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        return self._keys.revoke_key(key_id, self._clock.now())
+
+    def authenticate_key(self, secret: str) -> Principal:
+        """The principal of an active key; ``Unauthenticated`` for anything else."""
+        if not api_keys.well_formed(secret):
+            raise Unauthenticated("The API key is malformed.")
+        digest = api_keys.digest_of(secret)
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            key = cached[1]
+        else:
+            key = self._keys.find_key(digest)
+            with self._lock:
+                if len(self._cache) >= KEY_CACHE_ENTRIES:
+                    self._cache.clear()
+                self._cache[digest] = (now + self._ttl, key)
+        if key is None or not key.active:
+            raise Unauthenticated(_UNKNOWN_KEY)
+        return key.principal()
