@@ -19,7 +19,13 @@ from adapters.aws import (
     AttemptGuard,
     CallPolicy,
 )
-from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore, Table
+from adapters.dynamodb import (
+    DynamoDBApiKeyStore,
+    DynamoDBIdempotencyStore,
+    DynamoDBJobStore,
+    DynamoDBRateCounter,
+    Table,
+)
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.use_cases import UseCases
@@ -121,6 +127,10 @@ def aws_components(
         blob_store(settings),
         clock,
         entropy,
+        keys=DynamoDBApiKeyStore(table),
+        counter=DynamoDBRateCounter(table),
+        rate_policies=settings.rate_policies,
+        unfinished_limit=settings.max_unfinished_jobs,
         result_cache=settings.result_cache,
     )
     return service, DynamoDBIdempotencyStore(table)

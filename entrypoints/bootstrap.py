@@ -33,12 +33,26 @@ def build(settings: Settings) -> Components:
 
     clock, entropy = SystemClock(), OsEntropy()
     if settings.storage == "memory":
-        from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
+        from adapters.memory import (
+            MemoryApiKeyStore,
+            MemoryBlobStore,
+            MemoryIdempotencyStore,
+            MemoryJobStore,
+            MemoryRateCounter,
+        )
 
         # The secret signs the local server's upload forms; a new one each process is enough.
         blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
         use_cases = UseCases.over(
-            MemoryJobStore(), blobs, clock, entropy, result_cache=settings.result_cache
+            MemoryJobStore(),
+            blobs,
+            clock,
+            entropy,
+            keys=MemoryApiKeyStore(),
+            counter=MemoryRateCounter(clock),
+            rate_policies=settings.rate_policies,
+            unfinished_limit=settings.max_unfinished_jobs,
+            result_cache=settings.result_cache,
         )
         return Components(use_cases, MemoryIdempotencyStore(), clock, entropy)
     from entrypoints.aws import aws_components  # keeps botocore off the memory path

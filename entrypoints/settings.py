@@ -12,6 +12,8 @@ from typing import Literal
 
 from attrs import frozen
 
+from domain.quotas import RatePolicy
+
 Profile = Literal["local", "lambda"]
 STORAGES = ("memory", "aws")
 LOCAL_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
@@ -21,6 +23,10 @@ DEFAULT_BUCKET = "blueprint-jobs-blueprints"
 # function's remaining time bounds it too.
 DEFAULT_REQUEST_BUDGET_SECONDS = 29.0
 DEFAULT_SERVICE = "blueprint-jobs"
+# Per owner and minute: job creations, and upload sessions opened (0 turns a quota off).
+DEFAULT_PER_MINUTE = 60
+JOBS_POLICY = "jobs"
+UPLOADS_POLICY = "uploads"
 
 
 class ConfigurationError(ValueError):
@@ -40,6 +46,23 @@ class Settings:
     request_budget_seconds: float = DEFAULT_REQUEST_BUDGET_SECONDS
     # The Service dimension of the application's metrics (the stack's name on AWS).
     service: str = DEFAULT_SERVICE
+    jobs_per_minute: int = DEFAULT_PER_MINUTE
+    uploads_per_minute: int = DEFAULT_PER_MINUTE
+    # Unfinished jobs an owner may have at once; None: no limit (jobs finish only once a
+    # detection pipeline runs, so a laptop leaves it off).
+    max_unfinished_jobs: int | None = None
+    # The local server's own JWT verification (on Lambda, API Gateway's authorizer verifies).
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_url: str | None = None
+    # With memory storage: the development key the server accepts (made at start if unset).
+    dev_api_key: str | None = None
+
+    @property
+    def rate_policies(self) -> dict[str, RatePolicy]:
+        """The per-minute quotas that are on, by name."""
+        quotas = {JOBS_POLICY: self.jobs_per_minute, UPLOADS_POLICY: self.uploads_per_minute}
+        return {name: RatePolicy(name, q, 60) for name, q in quotas.items() if q > 0}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], profile: Profile = "local") -> Settings:
@@ -70,7 +93,30 @@ class Settings:
             not in ("0", "off", "false", "no"),
             request_budget_seconds=budget,
             service=env.get("BLUEPRINT_JOBS_SERVICE") or DEFAULT_SERVICE,
+            jobs_per_minute=_count(env, "BLUEPRINT_JOBS_JOBS_PER_MINUTE", DEFAULT_PER_MINUTE),
+            uploads_per_minute=_count(
+                env, "BLUEPRINT_JOBS_UPLOADS_PER_MINUTE", DEFAULT_PER_MINUTE
+            ),
+            max_unfinished_jobs=_count(env, "BLUEPRINT_JOBS_MAX_UNFINISHED_JOBS", 0) or None,
+            jwt_issuer=env.get("BLUEPRINT_JOBS_JWT_ISSUER") or None,
+            jwt_audience=env.get("BLUEPRINT_JOBS_JWT_AUDIENCE") or None,
+            jwks_url=env.get("BLUEPRINT_JOBS_JWKS_URL") or None,
+            dev_api_key=env.get("BLUEPRINT_JOBS_DEV_API_KEY") or None,
         )
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 or more (0 turns the quota it sets off)."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} is not a whole number: {text!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must be 0 or more: {text!r}")
+    return value
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -31,7 +31,11 @@ from tests.blueprints import pdf, png
 from tests.fakes import START, SeededEntropy, SteppingClock
 from tests.http.clients import CLIENTS, Client, Reply
 
+OWNER = "owner-a"
+OTHER_OWNER = "owner-b"
+
 ORIGIN = Origin(
+    owner=OWNER,
     request_id="req_20261126_031500_k3j9x2m1q8zp", correlation_id="corr-1", api_version="v1"
 )
 
@@ -210,10 +214,11 @@ def client_over(
 _entropy = SeededEntropy(7)  # its own stream: the ids differ from the services'
 
 
-def a_job(comment_seed: int = 0) -> Job:
+def a_job(comment_seed: int = 0, owner: str = OWNER) -> Job:
     job_id = ids.new_job_id(START, _entropy.random_bytes(10))
     return Job.create(
         job_id=job_id,
+        owner=owner,
         now=START,
         blueprint=BlueprintFacts(BlueprintFormat.PDF, "b" * 64, 52_428_800),
         blueprint_key=f"blueprints/{job_id}/source.pdf",
@@ -230,6 +235,6 @@ def feedback_for(
     return Feedback.create(feedback_id, job.job_id, Rating.parse(rating, comment), at)
 
 
-def a_session() -> UploadSession:
+def a_session(owner: str = OWNER) -> UploadSession:
     upload_id = ids.new_upload_id(START, _entropy.random_bytes(10))
-    return UploadSession.open(upload_id, "pdf", 1234, START)
+    return UploadSession.open(upload_id, owner, "pdf", 1234, START)

@@ -31,6 +31,9 @@ error_codes = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True)
 job_errors = st.builds(JobError, error_codes, st.text(min_size=1, max_size=200))
 
 
+owners = st.from_regex(r"[\x21-\x7e]{1,128}", fullmatch=True)
+
+
 @st.composite
 def jobs(draw: st.DrawFn) -> Job:
     status = draw(st.sampled_from(JobStatus))
@@ -40,6 +43,7 @@ def jobs(draw: st.DrawFn) -> Job:
     error = draw(job_errors) if status in (JobStatus.FAILED, JobStatus.CANCELLED) else None
     return Job(
         job_id=draw(job_ids),
+        owner=draw(owners),
         status=status,
         created_at=created,
         updated_at=updated,
