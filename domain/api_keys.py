@@ -17,7 +17,7 @@ from datetime import datetime
 from attrs import evolve, field, frozen
 
 from domain import ids
-from domain.principals import SCOPES, Principal, is_owner
+from domain.principals import SCOPES, Principal, is_owner, scope_set
 
 PREFIX = "bjk_"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lowercase
@@ -81,7 +81,7 @@ class ApiKey:
     digest: str
     owner: str = field()
     name: str = field(validator=_name)
-    scopes: frozenset[str] = field(converter=frozenset, validator=_scopes)
+    scopes: frozenset[str] = field(converter=scope_set, validator=_scopes)
     created_at: datetime
     revoked_at: datetime | None = None
 

@@ -129,9 +129,14 @@ class BlobNotFound(DomainError):
 
 
 class Unauthenticated(DomainError):
-    """No credentials, or credentials that are malformed, unknown, revoked or expired."""
+    """No credentials (``given`` false), or credentials that are malformed, unknown, revoked
+    or expired."""
 
     code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str, *, given: bool = True, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.given = given
 
 
 class Forbidden(DomainError):

@@ -19,11 +19,15 @@ SCOPES = (JOBS_READ, JOBS_WRITE)
 OWNER = re.compile(r"[\x21-\x7e]{1,128}")
 
 
+def scope_set(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
+
+
 def is_owner(value: object) -> bool:
     return isinstance(value, str) and OWNER.fullmatch(value) is not None
 
 
-def _owner(_: object, __: object, value: object) -> None:
+def _owner(_: object, __: object, value: str) -> None:
     if not is_owner(value):
         raise ValueError("an owner id is 1..128 visible ASCII characters")
 
@@ -34,7 +38,7 @@ class Principal:
     ``jwt``); ``key_id`` names the API key, never its secret."""
 
     owner: str = field(validator=_owner)
-    scopes: frozenset[str] = field(converter=frozenset)
+    scopes: frozenset[str] = field(converter=scope_set)
     via: str = "api_key"
     key_id: str | None = None
 

@@ -76,9 +76,7 @@ class UploadSession:
         fmt = format_from_name(format_name)
         size = parse_declared_size(size_bytes)
         moment = to_ms(now)
-        return cls(
-            upload_id, owner, upload_key(upload_id), fmt, size, moment, moment + UPLOAD_TTL
-        )
+        return cls(upload_id, owner, upload_key(upload_id), fmt, size, moment, moment + UPLOAD_TTL)
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at

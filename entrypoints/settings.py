@@ -94,9 +94,7 @@ class Settings:
             request_budget_seconds=budget,
             service=env.get("BLUEPRINT_JOBS_SERVICE") or DEFAULT_SERVICE,
             jobs_per_minute=_count(env, "BLUEPRINT_JOBS_JOBS_PER_MINUTE", DEFAULT_PER_MINUTE),
-            uploads_per_minute=_count(
-                env, "BLUEPRINT_JOBS_UPLOADS_PER_MINUTE", DEFAULT_PER_MINUTE
-            ),
+            uploads_per_minute=_count(env, "BLUEPRINT_JOBS_UPLOADS_PER_MINUTE", DEFAULT_PER_MINUTE),
             max_unfinished_jobs=_count(env, "BLUEPRINT_JOBS_MAX_UNFINISHED_JOBS", 0) or None,
             jwt_issuer=env.get("BLUEPRINT_JOBS_JWT_ISSUER") or None,
             jwt_audience=env.get("BLUEPRINT_JOBS_JWT_AUDIENCE") or None,

@@ -58,9 +58,7 @@ class Lifecycle:
         return Readiness(job_store=_pings(self._jobs.ping), blob_store=_pings(self._blobs.ping))
 
     def cancel_job(self, owner: str, job_id: str, expected_version: int | None = None) -> Job:
-        return self._update(
-            job_id, lambda job, now: job.cancel(now), expected_version, owner=owner
-        )
+        return self._update(job_id, lambda job, now: job.cancel(now), expected_version, owner=owner)
 
     def start_processing(self, job_id: str) -> Job:
         return self._update(job_id, lambda job, now: job.start_processing(now))

@@ -13,11 +13,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain import ids
-from domain.errors import DeadlineExceeded, DomainError, InvalidRequest, ServiceUnavailable
+from domain.errors import (
+    DeadlineExceeded,
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from domain.quotas import RateState
 from domain.use_cases import UseCases
 from entrypoints import deadline, metrics
 from entrypoints.deadline import Monotonic
 from entrypoints.http import bodies, openapi, request_ids
+from entrypoints.http.auth import Authenticator, TokenVerifier, challenge, require
 from entrypoints.http.cors import Cors
 from entrypoints.http.errors import (
     STATUS_BY_CODE,
@@ -59,9 +69,11 @@ class Api:
         clock: Clock,
         entropy: Entropy,
         monotonic: Monotonic | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
         """Everything is given by the composition root (``entrypoints.bootstrap``): the Api
-        builds no adapter of its own. ``clock`` and ``entropy`` make the request ids."""
+        builds no adapter of its own. ``clock`` and ``entropy`` make the request ids;
+        ``verifier`` checks bearer JWTs where no platform has (the local server)."""
         self._clock = clock
         self._entropy = entropy
         # Each request is bounded by the configured budget, and by the platform's limit if
@@ -70,6 +82,8 @@ class Api:
         self._monotonic = monotonic or time.monotonic
         self._idempotency = Idempotency(idempotency, clock)
         self._cors = Cors(settings.cors_origins)
+        self._authenticator = Authenticator(use_cases.access, verifier)
+        self._quotas = use_cases.quotas
         self._metrics = metrics.Metrics(settings.service)
         # The local upload receiver is routed only where the service receives uploads.
         routes = [r for r in ROUTES if r is not LOCAL_UPLOADS or use_cases.intake.receives_uploads]
@@ -165,14 +179,31 @@ class Api:
                 allowed_methods=[*found.route.methods, "OPTIONS"],
             )
         operation = found.route.operations[chosen]
+        if operation.scope is not None:
+            principal = exchange.principal = self._authenticator.authenticate(request)
+            bind(owner=principal.owner)
+            require(principal, operation.scope)
+        limited: RateState | None = None
+        if operation.quota is not None:
+            limited = self._quotas.take(exchange.owner, operation.quota)
         if operation.body is not None:
             _check_media_type(request, operation.body)
         scope = operation.idempotency_scope
         if scope is not None and request.header(IDEMPOTENCY_HEADER) is not None:
-            return self._idempotency.run(
-                request, scope, found.version, lambda req: responder(req, exchange)
+            response = self._idempotency.run(
+                request, exchange.owner, scope, found.version, lambda r: responder(r, exchange)
             )
-        return responder(request, exchange)
+        else:
+            response = responder(request, exchange)
+        if limited is not None:
+            response.headers += rate_headers(
+                limited.policy.name,
+                limited.policy.quota,
+                limited.policy.window_seconds,
+                limited.remaining,
+                limited.reset_seconds,
+            )
+        return response
 
     # -- errors ----------------------------------------------------------------------------
 
@@ -183,6 +214,17 @@ class Api:
             return exchange.error(500, "INTERNAL_ERROR", INTERNAL_MESSAGE, {})
         headers = list(error.headers.items()) if isinstance(error, HttpProblem) else []
         message, details = error.message, error.details
+        if isinstance(error, Unauthenticated | Forbidden):
+            headers.append(("WWW-Authenticate", challenge(error)))
+        elif isinstance(error, RateLimited):
+            headers.append(("Retry-After", str(error.retry_after)))
+            headers += rate_headers(
+                error.policy,
+                error.quota,
+                error.details.get("window_seconds"),
+                0,
+                error.retry_after,
+            )
         if isinstance(error, ServiceUnavailable):
             exchange.counts.add(metrics.STORE_FAULTS)
             if isinstance(error, DeadlineExceeded):
@@ -201,6 +243,18 @@ class Api:
             return HttpResponse(204, [("Allow", found.route.allow)])
         headers = ", ".join(found.route.request_headers())
         return self._cors.preflight(request.header("origin"), found.route.allow, headers)
+
+
+def rate_headers(
+    policy: str, quota: int, window: int | None, remaining: int, reset: int
+) -> list[tuple[str, str]]:
+    """``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers): the
+    policy's quota and window, what remains of it and the seconds until it resets."""
+    window_part = f";w={window}" if window else ""
+    return [
+        ("RateLimit-Policy", f'"{policy}";q={quota}{window_part}'),
+        ("RateLimit", f'"{policy}";r={remaining};t={reset}'),
+    ]
 
 
 def _check_media_type(request: HttpRequest, accepted: Mapping[str, Any]) -> None:

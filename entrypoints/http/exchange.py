@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.job import Job
+from domain.principals import Principal
 from entrypoints import metrics
 from entrypoints.http.messages import HttpResponse
 from entrypoints.http.routes import DEFAULT_VERSION, Match
@@ -43,14 +44,21 @@ def etag(job: Job) -> str:
 class Exchange:
     """What the handling of one request has learnt so far, and its answers."""
 
-    __slots__ = ("correlation_id", "counts", "match", "request_id", "version")
+    __slots__ = ("correlation_id", "counts", "match", "principal", "request_id", "version")
 
     def __init__(self, request_id: str, correlation_id: str) -> None:
         self.request_id = request_id
         self.correlation_id = correlation_id
         self.version = DEFAULT_VERSION
         self.match: Match | None = None
+        self.principal: Principal | None = None
         self.counts = metrics.Counts()
+
+    @property
+    def owner(self) -> str:
+        """Who is calling (operations that require a principal only)."""
+        assert self.principal is not None
+        return self.principal.owner
 
     @property
     def job_id(self) -> str:
@@ -102,6 +110,20 @@ class Exchange:
         return HttpResponse(
             status, [*(REVALIDATED_HEADERS if revalidated else JSON_HEADERS), *headers], body
         )
+
+    def job_list(self, encoded: list[bytes], next_page_token: str | None) -> HttpResponse:
+        """A page of jobs: in v1 ``data`` is the list and the token is in ``meta``; from v2
+        ``data`` is ``{"jobs": [...], "next_page_token": ...}``."""
+        jobs = b"[" + b",".join(encoded) + b"]"
+        token = encode(next_page_token).decode()  # None -> null, else an escaped string
+        meta = self._meta()
+        if self.version == "v1":
+            meta = meta[:-1] + f',"next_page_token":{token}}}'.encode()
+            data = jobs
+        else:
+            data = b'{"jobs":' + jobs + f',"next_page_token":{token}}}'.encode()
+        body = b'{"status":"success","data":' + data + b',"meta":' + meta + b"}"
+        return HttpResponse(200, list(JSON_HEADERS), body)
 
 
 class EncodedViews:

@@ -54,9 +54,10 @@ def parse_key(header: str) -> str:
     return value
 
 
-def scope_of(route: str, version: str, key: str) -> str:
-    """Keys are per route and API version; stores see only this digest, never the key."""
-    return hashlib.sha256(f"{route}\n{version}\n{key}".encode()).hexdigest()
+def scope_of(owner: str, route: str, version: str, key: str) -> str:
+    """Keys are per owner, route and API version: one owner's key never meets another's.
+    Stores see only this digest, never the key."""
+    return hashlib.sha256(f"{owner}\n{route}\n{version}\n{key}".encode()).hexdigest()
 
 
 class _HashingReader:
@@ -84,11 +85,12 @@ class Idempotency:
     def run(
         self,
         request: HttpRequest,
+        owner: str,
         route: str,
         version: str,
         handler: Callable[[HttpRequest], HttpResponse],
     ) -> HttpResponse:
-        scope = scope_of(route, version, parse_key(request.header(HEADER) or ""))
+        scope = scope_of(owner, route, version, parse_key(request.header(HEADER) or ""))
         digest = hashlib.sha256()
         media_type = bodies.media_type(request)
         # The query is part of the request (``?fresh=true`` asks for another job).

@@ -42,6 +42,9 @@ class HttpRequest:
     # Seconds the platform leaves this request to answer (a Lambda's remaining time, less a
     # margin); None when the platform sets no limit. The configured budget applies as well.
     budget_seconds: float | None = None
+    # The claims of a JWT the platform has verified (API Gateway's JWT authorizer), if any.
+    # Only an entrypoint sets them, from what the platform vouches for: never from a header.
+    verified_claims: Mapping[str, object] | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)

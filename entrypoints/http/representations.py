@@ -39,10 +39,13 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     }
 
 
-def job_from_dict(data: dict[str, Any]) -> Job:
+def job_from_dict(data: dict[str, Any], owner: str) -> Job:
+    """The job ``data`` shows, given its owner (which no representation shows: the owner is
+    the caller)."""
     error = data["error"]
     return Job(
         job_id=data["job_id"],
+        owner=owner,
         status=JobStatus(data["status"]),
         created_at=parse_timestamp(data["created_at"]),
         updated_at=parse_timestamp(data["updated_at"]),

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from attrs import field, frozen
 
 from domain import ids
+from domain.principals import JOBS_READ
 from entrypoints.http.errors import RouteNotFound, UnsupportedApiVersion
 
 SUPPORTED_VERSIONS = ("v1", "v2")
@@ -23,6 +24,8 @@ DEFAULT_VERSION = "v1"
 _VERSION_SEGMENT = re.compile(r"v\d+")
 # Read on every route: the caller's trace id, and the credentials a client may send.
 COMMON_REQUEST_HEADERS = ("Authorization", "X-Api-Key", "X-Correlation-ID")
+# An operation anyone may call, without credentials (health, the API's documents).
+PUBLIC = None
 
 
 @frozen
@@ -51,6 +54,11 @@ class Operation:
     # records are found by it for 24 hours: it must never change for a route.
     idempotency_scope: str | None = None
     handler: str | None = None
+    # The scope a principal needs (``PUBLIC``: none, and no credentials either). Required by
+    # default, so that a new operation is never open by mistake.
+    scope: str | None = JOBS_READ
+    # The per-owner rate policy counting its requests (domain.quotas; settings name them).
+    quota: str | None = None
 
 
 class Resource(Protocol):

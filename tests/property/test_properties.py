@@ -17,7 +17,7 @@ SIGNATURES = [fmt.signature for fmt in BlueprintFormat]
 
 @given(jobs())
 def test_v1_dict_round_trip_is_lossless(job: Job) -> None:
-    assert job_from_dict(job_to_dict(job)) == job
+    assert job_from_dict(job_to_dict(job), job.owner) == job
 
 
 @given(jobs())

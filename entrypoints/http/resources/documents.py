@@ -7,7 +7,7 @@ from collections.abc import Callable
 from entrypoints.http.exchange import JSON_HEADERS, Exchange
 from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.resources.base import Dependencies
-from entrypoints.http.routes import Answer, Operation, Route
+from entrypoints.http.routes import PUBLIC, Answer, Operation, Route
 
 
 class OpenApiDocument:
@@ -28,7 +28,10 @@ ROUTES = (
         OpenApiDocument,
         {
             "GET": Operation(
-                "openapi", "This document.", {200: Answer("The OpenAPI document.", "Document")}
+                "openapi",
+                "This document.",
+                {200: Answer("The OpenAPI document.", "Document")},
+                scope=PUBLIC,
             )
         },
     ),

@@ -10,7 +10,7 @@ from entrypoints.http.exchange import Exchange
 from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.representations import LIVENESS
 from entrypoints.http.resources.base import Dependencies
-from entrypoints.http.routes import Answer, Operation, Route
+from entrypoints.http.routes import PUBLIC, Answer, Operation, Route
 
 log = logging.getLogger("blueprint_jobs.http")
 
@@ -58,6 +58,7 @@ ROUTES = (
                 "liveness",
                 "Liveness: no storage call.",
                 {200: Answer("Alive.", "HealthEnvelope")},
+                scope=PUBLIC,
             )
         },
     ),
@@ -70,6 +71,7 @@ ROUTES = (
                 "Readiness: pings the job store and the blob store.",
                 {200: Answer("Ready.", "ReadyEnvelope")},
                 errors=(503,),
+                scope=PUBLIC,
             )
         },
     ),

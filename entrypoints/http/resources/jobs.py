@@ -11,8 +11,9 @@ from domain.blueprint import (
     format_from_content_type,
 )
 from domain.job import Job
+from domain.principals import JOBS_READ, JOBS_WRITE
 from domain.use_cases import FeedbackDesk, Intake, Lifecycle, Origin
-from entrypoints.http import bodies
+from entrypoints.http import bodies, pages
 from entrypoints.http.exchange import EncodedViews, Exchange, etag
 from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.representations import feedback
@@ -20,23 +21,39 @@ from entrypoints.http.resources.base import Dependencies
 from entrypoints.http.routes import Answer, Operation, Route
 from entrypoints.http.schema import ref
 from entrypoints.logs import bind
+from entrypoints.settings import JOBS_POLICY
 
 _RAW = {"schema": {"type": "string", "format": "binary"}}
 _JOB = ("ETag",)
+_LIMITED = ("RateLimit-Policy", "RateLimit")
 
 
 def _origin(exchange: Exchange) -> Origin:
-    return Origin(exchange.request_id, exchange.correlation_id, exchange.version)
+    return Origin(exchange.owner, exchange.request_id, exchange.correlation_id, exchange.version)
 
 
 class JobCollection:
-    def __init__(self, intake: Intake, views: EncodedViews) -> None:
+    def __init__(self, intake: Intake, lifecycle: Lifecycle, views: EncodedViews) -> None:
         self._intake = intake
+        self._lifecycle = lifecycle
         self._views = views
 
     @classmethod
     def build(cls, dependencies: Dependencies) -> JobCollection:
-        return cls(dependencies.use_cases.intake, dependencies.views)
+        use_cases = dependencies.use_cases
+        return cls(use_cases.intake, use_cases.lifecycle, dependencies.views)
+
+    def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
+        """The caller's jobs, newest first, a page at a time."""
+        asked = pages.listing(request, exchange.owner)
+        page = self._lifecycle.list_jobs(exchange.owner, asked.status, asked.limit, asked.after)
+        token = (
+            pages.page_token(exchange.owner, asked.status, page.jobs[-1].job_id)
+            if page.more
+            else None
+        )
+        encoded = [self._views(job, exchange.version) for job in page.jobs]
+        return exchange.job_list(encoded, token)
 
     def on_post(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
         media_type = bodies.media_type(request)
@@ -78,7 +95,7 @@ class JobItem:
         return cls(dependencies.use_cases.lifecycle, dependencies.views)
 
     def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
-        job = self._lifecycle.get_job(exchange.job_id)
+        job = self._lifecycle.get_job(exchange.owner, exchange.job_id)
         if bodies.none_match(request, job):
             return HttpResponse(304, [("ETag", etag(job)), ("Cache-Control", "no-cache")])
         encoded = self._views(job, exchange.version)
@@ -86,7 +103,7 @@ class JobItem:
 
     def on_delete(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
         expected = bodies.expected_version(request)
-        job = self._lifecycle.cancel_job(exchange.job_id, expected)
+        job = self._lifecycle.cancel_job(exchange.owner, exchange.job_id, expected)
         return exchange.job(200, job, self._views(job, exchange.version))
 
 
@@ -104,7 +121,7 @@ class JobFeedback:
         bodies.require_fields(payload, "rating")
         expected = bodies.expected_version(request)
         entry = self._desk.add_feedback(
-            exchange.job_id, payload["rating"], payload.get("comment"), expected
+            exchange.owner, exchange.job_id, payload["rating"], payload.get("comment"), expected
         )
         return exchange.success(201, feedback(entry))
 
@@ -114,15 +131,25 @@ ROUTES = (
         "/api/{v}/jobs",
         JobCollection,
         {
+            "GET": Operation(
+                "listJobs",
+                "List the caller's jobs, newest first.",
+                {200: Answer("A page of jobs.", "JobListEnvelope")},
+                errors=(400, 503),
+                query=("status", "limit", "page_token"),
+                scope=JOBS_READ,
+            ),
             "POST": Operation(
                 "createJob",
                 "Create a job from a blueprint (PNG, JPEG or PDF, at most 50 MiB).",
                 {
                     201: Answer(
-                        "Created.", "JobEnvelope", (*_JOB, "Location", "Idempotent-Replayed")
+                        "Created.",
+                        "JobEnvelope",
+                        (*_JOB, "Location", "Idempotent-Replayed", *_LIMITED),
                     )
                 },
-                errors=(400, 409, 413, 415, 422, 503),
+                errors=(400, 409, 413, 415, 422, 429, 503),
                 query=("fresh",),
                 # application/octet-stream first: the file's signature decides the format, and
                 # generated clients can send bytes under it (they know no image/* body).
@@ -131,7 +158,9 @@ ROUTES = (
                     "application/json": {"schema": ref("InlineBlueprint")},
                 },
                 idempotency_scope="jobs",
-            )
+                scope=JOBS_WRITE,
+                quota=JOBS_POLICY,
+            ),
         },
     ),
     Route(
@@ -154,6 +183,7 @@ ROUTES = (
                 {200: Answer("The cancelled job.", "JobEnvelope", _JOB)},
                 errors=(400, 409, 412, 503),
                 reads=("If-Match",),
+                scope=JOBS_WRITE,
             ),
         },
     ),
@@ -168,6 +198,7 @@ ROUTES = (
                 errors=(400, 409, 412, 413, 415, 503),
                 reads=("If-Match",),
                 body={"application/json": {"schema": ref("FeedbackRequest")}},
+                scope=JOBS_WRITE,
             )
         },
     ),

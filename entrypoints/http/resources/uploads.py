@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
+from domain.principals import JOBS_WRITE
 from domain.use_cases import Intake
 from entrypoints import metrics
 from entrypoints.http import bodies
@@ -14,8 +15,9 @@ from entrypoints.http.messages import HttpRequest, HttpResponse
 from entrypoints.http.multipart import FormReader, boundary_of
 from entrypoints.http.representations import upload_session
 from entrypoints.http.resources.base import Dependencies
-from entrypoints.http.routes import Answer, Operation, Route
+from entrypoints.http.routes import PUBLIC, Answer, Operation, Route
 from entrypoints.http.schema import ref
+from entrypoints.settings import UPLOADS_POLICY
 
 # The form's own fields and part headers add a few KB to the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -33,7 +35,9 @@ class UploadCollection:
         payload = bodies.read_json(request, bodies.MAX_SMALL_JSON_BYTES)
         bodies.only_fields(payload, {"format", "size_bytes"})
         bodies.require_fields(payload, "format", "size_bytes")
-        session, form = self._intake.open_upload(payload["format"], payload["size_bytes"])
+        session, form = self._intake.open_upload(
+            exchange.owner, payload["format"], payload["size_bytes"]
+        )
         exchange.counts.add(metrics.UPLOADS_OPENED)
         url = urljoin(bodies.base_url(request), form.url)
         return exchange.success(201, upload_session(session, url, form.fields))
@@ -68,10 +72,18 @@ ROUTES = (
                 "openUpload",
                 "Open an upload session: a form with which to send a blueprint of up to 50 MiB "
                 "straight to storage, then create the job with its `upload_id`.",
-                {201: Answer("Opened.", "UploadEnvelope", ("Idempotent-Replayed",))},
-                errors=(400, 409, 413, 415, 422, 503),
+                {
+                    201: Answer(
+                        "Opened.",
+                        "UploadEnvelope",
+                        ("Idempotent-Replayed", "RateLimit-Policy", "RateLimit"),
+                    )
+                },
+                errors=(400, 409, 413, 415, 422, 429, 503),
                 body={"application/json": {"schema": ref("UploadRequest")}},
                 idempotency_scope="uploads",
+                scope=JOBS_WRITE,
+                quota=UPLOADS_POLICY,
             )
         },
     ),
@@ -89,6 +101,9 @@ LOCAL_UPLOADS = Route(
             # Read as S3 reads a form (a body that is not one is a 400, as there), so no media
             # type is declared for the Api to enforce.
             reads=("Content-Type",),
+            # Authorized by the form's signature, as S3 authorizes a presigned POST; the
+            # session it belongs to carries the owner.
+            scope=PUBLIC,
         )
     },
     documented=False,
