@@ -108,7 +108,7 @@ def powertools_handler(service: UseCases) -> Handler:
 
     @app.get("/api/v1/jobs/<job_id>")
     def get_job(job_id: str) -> dict[str, Any]:
-        return job_to_dict(service.lifecycle.get_job(job_id))
+        return job_to_dict(service.lifecycle.get_job(OWNER, job_id))
 
     @app.post("/api/v1/jobs")
     def create_job() -> Response[str]:

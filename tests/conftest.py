@@ -11,6 +11,7 @@ from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.use_cases import UseCases
 from tests.e2e.servers import free_port, running
 from tests.fakes import SeededEntropy, SteppingClock
+from tests.helpers import use_cases_over
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -36,7 +37,7 @@ def blobs(clock: SteppingClock) -> MemoryBlobStore:
 
 @pytest.fixture
 def service(jobs: MemoryJobStore, blobs: MemoryBlobStore, clock: SteppingClock) -> UseCases:
-    return UseCases.over(jobs, blobs, clock, SeededEntropy())
+    return use_cases_over(jobs, blobs, clock, SeededEntropy())
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ class SeededEntropy:
 class BrokenJobStore(MemoryJobStore):
     """Refuses every write of a new job, as a throttled or unreachable table would."""
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, unfinished_limit: int | None = None) -> None:
         raise ServiceUnavailable("job store down")
 
     def ping(self) -> None:
@@ -73,7 +73,7 @@ class BrokenJobStore(MemoryJobStore):
 class CrashingJobStore(MemoryJobStore):
     """Fails a new job's write with an unexpected error."""
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, unfinished_limit: int | None = None) -> None:
         raise RuntimeError("connection reset")
 
 
@@ -115,16 +115,18 @@ class UnknownOutcomeJobStore(MemoryJobStore):
         self._lands = lands
         self.attempted: list[Job] = []
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, unfinished_limit: int | None = None) -> None:
         self.attempted.append(job)
         if self._lands:
-            super().add(job)
+            super().add(job, unfinished_limit)
         raise WriteOutcomeUnknown("job store timed out")
 
-    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
+    def add_job_from_upload(
+        self, job: Job, upload_id: str, unfinished_limit: int | None = None
+    ) -> None:
         self.attempted.append(job)
         if self._lands:
-            super().add_job_from_upload(job, upload_id)
+            super().add_job_from_upload(job, upload_id, unfinished_limit)
         raise WriteOutcomeUnknown("job store timed out")
 
 
@@ -160,3 +162,8 @@ class SwappingBlobStore(MemoryBlobStore):
         self._swap("copy")
         super().copy(source, target)
         self._swap("after_copy")
+
+
+# The owners tests act as: every HTTP test client authenticates as OWNER unless told otherwise.
+OWNER = "owner-a"
+OTHER_OWNER = "owner-b"

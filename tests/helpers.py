@@ -17,7 +17,12 @@ from urllib.parse import urlsplit
 
 from cfnlint.decode import decode
 
-from adapters.memory import MemoryBlobStore, MemoryJobStore
+from adapters.memory import (
+    MemoryApiKeyStore,
+    MemoryBlobStore,
+    MemoryJobStore,
+    MemoryRateCounter,
+)
 from domain import ids
 from domain.blueprint import BlueprintFacts, BlueprintFormat
 from domain.errors import ServiceUnavailable
@@ -27,16 +32,18 @@ from domain.upload import UploadSession
 from domain.use_cases import Origin, UseCases
 from entrypoints.logs import configure_logging
 from entrypoints.settings import LOCAL_CORS_ORIGINS, Settings
+from ports.blobs import BlobStore
+from ports.jobs import JobStore
+from ports.system import Clock, Entropy
 from tests.blueprints import pdf, png
-from tests.fakes import START, SeededEntropy, SteppingClock
+from tests.fakes import OWNER, START, SeededEntropy, SteppingClock
 from tests.http.clients import CLIENTS, Client, Reply
-
-OWNER = "owner-a"
-OTHER_OWNER = "owner-b"
 
 ORIGIN = Origin(
     owner=OWNER,
-    request_id="req_20261126_031500_k3j9x2m1q8zp", correlation_id="corr-1", api_version="v1"
+    request_id="req_20261126_031500_k3j9x2m1q8zp",
+    correlation_id="corr-1",
+    api_version="v1",
 )
 
 
@@ -198,13 +205,28 @@ class ThrottledJobStore(MemoryJobStore):
         raise ServiceUnavailable(f"throttled on {SECRET}", retry_after=3)
 
 
+def use_cases_over(
+    jobs: JobStore,
+    blobs: BlobStore,
+    clock: Clock | None = None,
+    entropy: Entropy | None = None,
+    **options: Any,
+) -> UseCases:
+    """``UseCases.over`` with in-memory key and quota stores, unless ``options`` name others
+    (``keys=``, ``counter=``); no rate policy unless ``rate_policies=`` gives some."""
+    clock = clock or SteppingClock()
+    options.setdefault("keys", MemoryApiKeyStore())
+    options.setdefault("counter", MemoryRateCounter(clock))
+    return UseCases.over(jobs, blobs, clock, entropy or SeededEntropy(), **options)
+
+
 def client_over(
     entrypoint: str,
     jobs: MemoryJobStore,
     blobs: MemoryBlobStore | None = None,
     settings: Settings = SETTINGS,
 ) -> Client:
-    service = UseCases.over(jobs, blobs or MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs or MemoryBlobStore())
     made: Client = CLIENTS[entrypoint](service, settings)
     return made
 

@@ -10,6 +10,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "INVALID_REQUEST_BODY": 400,
     "INVALID_FILE_FORMAT": 400,
     "INVALID_JOB_ID": 400,
+    "INVALID_PAGE_TOKEN": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
     "CORS_ORIGIN_NOT_ALLOWED": 403,
     "NOT_FOUND": 404,
     "JOB_NOT_FOUND": 404,
@@ -32,11 +35,14 @@ STATUS_BY_CODE: dict[str, int] = {
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "IDEMPOTENCY_KEY_REUSED": 422,
+    "RATE_LIMITED": 429,
     "INTERNAL_ERROR": 500,
     # Faults of the service, never the client's doing: a job id drawn twice, a job's blob
     # gone from the store. They are answered as INTERNAL_ERROR and logged with the traceback.
     "JOB_ALREADY_EXISTS": 500,
     "BLOB_NOT_FOUND": 500,
+    # Raised by the keys command, never while serving a request.
+    "API_KEY_NOT_FOUND": 500,
     "SERVICE_UNAVAILABLE": 503,
 }
 

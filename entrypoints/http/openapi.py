@@ -13,6 +13,8 @@ from typing import Any
 from domain import ids
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.feedback import MAX_COMMENT_CHARS
+from domain.job import JobStatus
+from domain.principals import SCOPES
 from entrypoints.http.errors import CLIENT_CODES
 from entrypoints.http.representations import (
     LIVENESS_SCHEMA,
@@ -23,7 +25,8 @@ from entrypoints.http.representations import (
 )
 from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import Answer, Operation, Route
-from entrypoints.http.schema import obj, pattern, ref
+from entrypoints.http.pages import MAX_LIMIT, MAX_TOKEN_CHARS
+from entrypoints.http.schema import nullable, obj, pattern, ref
 
 _B64 = "[A-Za-z0-9+/]"
 _B64_TAIL = f"(?:{_B64}{{4}})*(?:{_B64}{{2}}==|{_B64}{{3}}=)?$"
@@ -47,6 +50,21 @@ def _schemas(version: str) -> dict[str, Any]:
 
     def envelope(data: dict[str, Any]) -> dict[str, Any]:
         return obj({"status": {"const": "success"}, "data": data, "meta": ref("Meta")})
+
+    token = nullable({"type": "string", "maxLength": MAX_TOKEN_CHARS})
+    jobs = {"type": "array", "items": ref("Job"), "maxItems": MAX_LIMIT}
+    # v1 keeps ``data`` a list (as the seed's clients expect) and puts the token in ``meta``.
+    job_list = (
+        obj(
+            {
+                "status": {"const": "success"},
+                "data": jobs,
+                "meta": obj({**meta["properties"], "next_page_token": token}),
+            }
+        )
+        if version == "v1"
+        else envelope(obj({"jobs": jobs, "next_page_token": token}))
+    )
 
     # Each variant of a create body is a named schema, so that generated clients get a class
     # per variant (``InlinePngBlueprint``), not ``InlineBlueprintType0..3``.
@@ -82,6 +100,7 @@ def _schemas(version: str) -> dict[str, Any]:
         # The bare document this route serves (no envelope: tools read it as it is).
         "Document": {"title": "OpenApiDocument", "type": "object"},
         "JobEnvelope": envelope(ref("Job")),
+        "JobListEnvelope": job_list,
         "InlineBlueprint": {
             "title": "InlineBlueprint",
             "description": "A base64 blueprint (`format`, if given, must match the bytes), or "
@@ -136,7 +155,7 @@ _TRACE_HEADERS = {
     "X-Correlation-ID": {"required": True, "schema": {"type": "string"}},
 }
 # The request headers a route may read (routes.Operation.reads), as documented parameters.
-# Authorization and X-Api-Key are read nowhere yet; they are left out until they are.
+# Authorization and X-Api-Key are the security schemes' (OpenAPI ignores them as parameters).
 HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
     "X-Correlation-ID": {
         "description": "Kept if it matches ^[A-Za-z0-9._:-]{1,128}$; otherwise the request id "
@@ -164,7 +183,20 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "processed the same blueprint (the result cache). `Cache-Control` does not: browsers "
         "and proxies add it by themselves.",
         "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
-    }
+    },
+    "status": {
+        "description": "Only jobs in this status.",
+        "schema": {"type": "string", "enum": [status.value for status in JobStatus]},
+    },
+    "limit": {
+        "description": f"At most this many jobs (1 to {MAX_LIMIT}; 20 if not given).",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    },
+    "page_token": {
+        "description": "The `next_page_token` of the previous page, for the same listing "
+        "(same `status`): the next, older jobs. Opaque.",
+        "schema": {"type": "string", "maxLength": MAX_TOKEN_CHARS},
+    },
 }
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {"job_id": {"schema": pattern(ids.JOB_ID.pattern)}}
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
@@ -176,11 +208,29 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"const": "true"},
     },
     "Retry-After": {"required": True, "schema": {"type": "string"}},
+    "RateLimit-Policy": {
+        "required": True,
+        "description": "The quota of the caller's policy (draft-ietf-httpapi-ratelimit-"
+        'headers): `"jobs";q=60;w=60` is 60 requests per 60 seconds.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "required": True,
+        "description": 'What remains of that quota and when it resets: `"jobs";r=59;t=42`.',
+        "schema": {"type": "string"},
+    },
+    "WWW-Authenticate": {
+        "required": True,
+        "description": "The Bearer challenge (RFC 6750).",
+        "schema": {"type": "string"},
+    },
 }
 
 _DESCRIPTIONS = {
     400: "The request is malformed.",
-    403: "A preflight from an origin that is not allowed.",
+    401: "No credentials, or an API key or token that is malformed, unknown, revoked or expired.",
+    403: "The credentials lack the scope this needs (or a preflight from an origin that is "
+    "not allowed).",
     404: "No such resource.",
     405: "The method is not allowed on this resource.",
     409: "The job's or the upload's state does not allow this.",
@@ -188,8 +238,27 @@ _DESCRIPTIONS = {
     413: "The blueprint or body is too large.",
     415: "Unsupported Content-Type.",
     422: "The Idempotency-Key was used for a different request.",
+    429: "The caller's quota is used up; retry after Retry-After seconds.",
     500: "An internal error; quote the request id.",
     503: "A backing store is unavailable; retry after Retry-After seconds.",
+}
+
+
+_SCOPES_TEXT = " and ".join(f"`{scope}`" for scope in SCOPES)
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (bjk_...) or JWT",
+        "description": "An API key, or a JWT whose `sub` is the owner and whose `scope` (or "
+        f"`scp`) holds {_SCOPES_TEXT} as needed.",
+    },
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "An API key (bjk_ and 32 characters).",
+    },
 }
 
 
@@ -206,12 +275,17 @@ def _answer(answer: Answer) -> dict[str, Any]:
     return documented
 
 
+_ERROR_HEADERS = {
+    401: ("WWW-Authenticate",),
+    429: ("Retry-After", "RateLimit-Policy", "RateLimit"),
+    503: ("Retry-After",),
+}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     return {
-        str(status): _answer(
-            Answer(_DESCRIPTIONS[status], "Error", ("Retry-After",) if status == 503 else ())
-        )
-        for status in (*statuses, 404, 405, 500)
+        str(status): _answer(Answer(_DESCRIPTIONS[status], "Error", _ERROR_HEADERS.get(status, ())))
+        for status in sorted({*statuses, 404, 405, 500})
     }
 
 
@@ -234,10 +308,15 @@ def _operation(route: Route, method: str, operation: Operation) -> dict[str, Any
         documented["parameters"] = parameters
     if operation.body is not None:
         documented["requestBody"] = {"required": True, "content": dict(operation.body)}
+    secured = operation.scope is not None
     documented["responses"] = {
         **{str(status): _answer(answer) for status, answer in operation.answers.items()},
-        **_errors(*operation.errors),
+        **_errors(*operation.errors, *((401, 403) if secured else ())),
     }
+    # Either scheme will do; an operation anyone may call says so with no requirement.
+    documented["security"] = [{name: []} for name in SECURITY_SCHEMES] if secured else []
+    if secured:
+        documented["description"] = f"Needs the `{operation.scope}` scope."
     return documented
 
 
@@ -268,7 +347,7 @@ def document(version: str) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": _paths(version),
-        "components": {"schemas": _schemas(version)},
+        "components": {"schemas": _schemas(version), "securitySchemes": SECURITY_SCHEMES},
     }
 
 

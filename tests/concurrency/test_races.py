@@ -11,8 +11,8 @@ from domain.use_cases import UseCases
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.blueprints import png
-from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import ORIGIN
+from tests.fakes import OWNER, SeededEntropy, SteppingClock
+from tests.helpers import ORIGIN, use_cases_over
 
 THREADS = 32
 DOCUMENTED = (ConcurrentModification, InvalidTransition)
@@ -68,7 +68,7 @@ def race_once(service: UseCases, recorder: RecordingJobStore) -> None:
     for index in range(THREADS):
         kind = index % 4
         if kind in (0, 1):
-            actions.append(lambda: service.lifecycle.cancel_job(job.job_id))
+            actions.append(lambda: service.lifecycle.cancel_job(OWNER, job.job_id))
         elif kind == 2:
             actions.append(lambda: service.lifecycle.start_processing(job.job_id))
         else:
@@ -91,7 +91,7 @@ def race_once(service: UseCases, recorder: RecordingJobStore) -> None:
     recorder.gate = None
 
     assert unexpected == []
-    final = service.lifecycle.get_job(job.job_id)
+    final = service.lifecycle.get_job(OWNER, job.job_id)
     # No lost update: every successful write is one version step, in order.
     assert final.version == 1 + len(recorder.saved)
     path = sorted(recorder.saved, key=lambda saved: saved.version)
@@ -109,7 +109,7 @@ def race_once(service: UseCases, recorder: RecordingJobStore) -> None:
 def test_cancel_races_start_and_complete(stores: tuple[JobStore, BlobStore, int]) -> None:
     jobs, blobs, rounds = stores
     recorder = RecordingJobStore(jobs)
-    service = UseCases.over(recorder, blobs, SteppingClock(), SeededEntropy())  # type: ignore[arg-type]
+    service = use_cases_over(recorder, blobs, SteppingClock(), SeededEntropy())  # type: ignore[arg-type]
     for _ in range(rounds):
         race_once(service, recorder)
     # Every round, all racers read the pending job before anyone wrote. Cancels and starts (3 in

@@ -8,13 +8,12 @@ from typing import Any
 
 from adapters.memory import MemoryBlobStore
 from adapters.s3 import S3BlobStore
-from domain.use_cases import UseCases
 from entrypoints.lambda_api import make_handler
 from ports.blobs import BlobStore
 from ports.jobs import JobStore
 from tests.blueprints import pdf
-from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import SETTINGS
+from tests.fakes import OWNER, SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS, use_cases_over
 from tests.http.clients import FakeLambdaContext, api_gateway_event, make_api
 
 REQUESTS = 16
@@ -33,9 +32,9 @@ def test_sixteen_creations_from_one_upload_make_one_job(
 ) -> None:
     jobs, blobs, _ = stores
     clock = SteppingClock()
-    service = UseCases.over(jobs, blobs, clock, SeededEntropy(), result_cache=False)
+    service = use_cases_over(jobs, blobs, clock, SeededEntropy(), result_cache=False)
     handler = make_handler(make_api(service, SETTINGS, clock))
-    session, form = service.intake.open_upload("pdf", len(pdf()))
+    session, form = service.intake.open_upload(OWNER, "pdf", len(pdf()))
     _send(blobs, dict(form.fields), session.key, pdf())
 
     body = f'{{"upload_id": "{session.upload_id}"}}'.encode()

@@ -13,6 +13,7 @@ from entrypoints.aws import aws_service, blob_store
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
 from tests.e2e.servers import aws_env_for, cli, free_port, init_storage, running
+from tests.fakes import OWNER
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +74,7 @@ def test_init_storage_then_serve_and_use_a_job(
         done = requests.get(f"{base}/api/v1/jobs/{job['job_id']}", timeout=10).json()["data"]
         assert done["status"] == "completed"
         assert done["version"] == 3
-        assert [f.rating for f in pipeline.feedback.list_feedback(job["job_id"])] == [5]
+        assert [f.rating for f in pipeline.feedback.list_feedback(OWNER, job["job_id"])] == [5]
 
     blobs: S3BlobStore = blob_store(settings)
     expected = base64.b64encode(bytes.fromhex(job["blueprint_hash"])).decode()

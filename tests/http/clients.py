@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import falcon.testing
 
 from adapters.memory import MemoryIdempotencyStore
+from domain.principals import SCOPES
 from domain.use_cases import UseCases
 from entrypoints import lambda_api
 from entrypoints.falcon_app import create_app
@@ -21,7 +22,9 @@ from entrypoints.http.api import Api
 from entrypoints.settings import Settings
 from ports.idempotency import IdempotencyStore
 from ports.system import Clock
-from tests.fakes import SeededEntropy, SteppingClock
+from tests.fakes import OWNER, SeededEntropy, SteppingClock
+
+_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 
 
 @dataclass
@@ -57,13 +60,28 @@ class Client(Protocol):
 
 
 def _prepare(
-    headers: dict[str, str] | None, body: bytes | None, json_body: Any
+    headers: dict[str, str] | None, body: bytes | None, json_body: Any, key: str | None = None
 ) -> tuple[dict[str, str], bytes]:
+    """The request's headers and body; ``key`` is sent as a bearer credential unless the
+    test sends credentials of its own (or sends none: ``Authorization: ""`` is dropped)."""
     headers = dict(headers or {})
+    named = {name.lower(): name for name in headers}
+    if not any(name in named for name in _CREDENTIAL_HEADERS):
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+    else:
+        for name in _CREDENTIAL_HEADERS:
+            if name in named and headers[named[name]] == "":
+                del headers[named[name]]
     if json_body is not None:
         body = json.dumps(json_body).encode()
         headers.setdefault("Content-Type", "application/json")
     return headers, body or b""
+
+
+def api_key(service: UseCases, owner: str = OWNER, scopes: tuple[str, ...] = SCOPES) -> str:
+    """A new API key of ``owner`` in the service's key store: its secret."""
+    return service.access.create_key(owner, f"tests {owner}", scopes)[1]
 
 
 def make_api(
@@ -92,12 +110,16 @@ class FalconClient:
     clock: Clock | None = None
     idempotency: IdempotencyStore | None = None
     monotonic: Callable[[], float] | None = None
+    # Who the client is: it sends a key of this owner, made at start (None: no key).
+    owner: str | None = OWNER
     kind: str = "falcon"
     _client: falcon.testing.TestClient = field(init=False)
+    key: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         api = make_api(self.service, self.settings, self.clock, self.idempotency, self.monotonic)
         self._client = falcon.testing.TestClient(create_app(api))
+        self.key = None if self.owner is None else api_key(self.service, self.owner)
 
     def request(
         self,
@@ -108,7 +130,7 @@ class FalconClient:
         body: bytes | None = None,
         json_body: Any = None,
     ) -> Reply:
-        headers, data = _prepare(headers, body, json_body)
+        headers, data = _prepare(headers, body, json_body, self.key)
         parts = urlsplit(path)
         result = self._client.simulate_request(
             method, parts.path, query_string=parts.query or None, headers=headers, body=data
@@ -129,11 +151,14 @@ class LambdaClient:
     monotonic: Callable[[], float] | None = None
     # The function's timeout (template.yaml): each invocation has this long from its start.
     timeout_seconds: float = 29.0
+    owner: str | None = OWNER
     kind: str = "lambda"
+    key: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         api = make_api(self.service, self.settings, self.clock, self.idempotency, self.monotonic)
         self._handler = lambda_api.make_handler(api)
+        self.key = None if self.owner is None else api_key(self.service, self.owner)
 
     def request(
         self,
@@ -145,15 +170,8 @@ class LambdaClient:
         json_body: Any = None,
     ) -> Reply:
         context = FakeLambdaContext(self.monotonic or time.monotonic, self.timeout_seconds)
-        return invoke(
-            self._handler,
-            method,
-            path,
-            headers=headers,
-            body=body,
-            json_body=json_body,
-            context=context,
-        )
+        headers, data = _prepare(headers, body, json_body, self.key)
+        return invoke(self._handler, method, path, headers=headers, body=data, context=context)
 
 
 def invoke(

@@ -11,6 +11,7 @@ from domain.blueprint import MAX_BLUEPRINT_BYTES
 from domain.job import JobStatus
 from domain.use_cases import UseCases
 from tests.blueprints import jpeg, pdf, png
+from tests.fakes import OWNER
 from tests.helpers import (
     ALLOWED_ORIGIN,
     UNKNOWN,
@@ -76,7 +77,7 @@ def test_create_from_raw_bytes(
         "correlation_id", "api_version", "version", "cached_from",
     }  # fmt: skip
     assert job["cached_from"] is None
-    assert service.lifecycle.get_job(job["job_id"]).blueprint_hash == job["blueprint_hash"]
+    assert service.lifecycle.get_job(OWNER, job["job_id"]).blueprint_hash == job["blueprint_hash"]
 
 
 @pytest.mark.parametrize("fmt", ["jpg", "jpeg", "JPEG", None])
@@ -254,7 +255,7 @@ def test_cancel_with_a_stale_if_match(client: Client, service: UseCases) -> None
     service.lifecycle.start_processing(job_id)
     stale = client.request("DELETE", f"/api/v1/jobs/{job_id}", headers={"If-Match": '"1"'})
     assert_error(stale, 412, "PRECONDITION_FAILED")
-    assert service.lifecycle.get_job(job_id).status is JobStatus.PROCESSING
+    assert service.lifecycle.get_job(OWNER, job_id).status is JobStatus.PROCESSING
     fresh = client.request("DELETE", f"/api/v1/jobs/{job_id}", headers={"If-Match": '"2"'})
     assert fresh.status == 200
 
@@ -284,7 +285,7 @@ def test_feedback_on_a_completed_job(client: Client, service: UseCases) -> None:
     assert reply.data["rating"] == 5
     assert reply.data["comment"] == "Spot on"
     assert reply.data["feedback_id"].startswith("fb_")
-    assert service.feedback.list_feedback(job_id)[0].feedback_id == reply.data["feedback_id"]
+    assert service.feedback.list_feedback(OWNER, job_id)[0].feedback_id == reply.data["feedback_id"]
 
 
 def test_feedback_on_an_unfinished_job(client: Client) -> None:
@@ -324,7 +325,7 @@ def test_feedback_limit(client: Client, service: UseCases) -> None:
     job_id = create(client).data["job_id"]
     finish(service, job_id)
     for _ in range(100):
-        service.feedback.add_feedback(job_id, 4)
+        service.feedback.add_feedback(OWNER, job_id, 4)
     reply = client.request("POST", f"/api/v1/jobs/{job_id}/feedback", json_body={"rating": 3})
     assert_error(reply, 409, "FEEDBACK_LIMIT_REACHED")
 
@@ -354,7 +355,7 @@ def test_unknown_paths(client: Client, path: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("GET", "/api/v1/jobs", "POST, OPTIONS"),
+        ("PUT", "/api/v1/jobs", "GET, HEAD, POST, OPTIONS"),
         ("PUT", f"/api/v1/jobs/{UNKNOWN}", "GET, HEAD, DELETE, OPTIONS"),
         ("GET", f"/api/v1/jobs/{UNKNOWN}/feedback", "POST, OPTIONS"),
         ("POST", "/health", "GET, HEAD, OPTIONS"),
@@ -539,7 +540,7 @@ def test_a_preflight_to_an_unknown_path_from_another_origin_is_forbidden(client:
 def test_plain_options_lists_the_methods(client: Client) -> None:
     reply = client.request("OPTIONS", "/api/v1/jobs")
     assert reply.status == 204
-    assert reply.headers["allow"] == "POST, OPTIONS"
+    assert reply.headers["allow"] == "GET, HEAD, POST, OPTIONS"
 
 
 def test_feedback_with_a_stale_if_match_changes_nothing(client: Client, service: UseCases) -> None:
@@ -552,7 +553,7 @@ def test_feedback_with_a_stale_if_match_changes_nothing(client: Client, service:
         json_body={"rating": 4},
     )
     assert_error(stale, 412, "PRECONDITION_FAILED")
-    assert service.feedback.list_feedback(job_id) == []
+    assert service.feedback.list_feedback(OWNER, job_id) == []
     fresh = client.request(
         "POST",
         f"/api/v1/jobs/{job_id}/feedback",
@@ -560,7 +561,7 @@ def test_feedback_with_a_stale_if_match_changes_nothing(client: Client, service:
         json_body={"rating": 4},
     )
     assert fresh.status == 201
-    assert len(service.feedback.list_feedback(job_id)) == 1
+    assert len(service.feedback.list_feedback(OWNER, job_id)) == 1
 
 
 def test_if_none_match_accepts_weak_and_lists(client: Client) -> None:

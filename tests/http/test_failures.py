@@ -17,7 +17,7 @@ from entrypoints.settings import Settings
 from tests.blueprints import png
 from tests.fakes import BrokenBlobStore, BrokenJobStore
 from tests.helpers import SECRET, SETTINGS, UNKNOWN, ThrottledJobStore, assert_error, client_over
-from tests.http.clients import make_api
+from tests.http.clients import api_key, make_api
 
 
 class ExplodingJobStore(MemoryJobStore):
@@ -110,7 +110,11 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
         HttpRequest(
             method="POST",
             path="/api/v1/jobs",
-            headers={"content-type": content_type, "content-length": str(length)},
+            headers={
+                "content-type": content_type,
+                "content-length": str(length),
+                "authorization": f"Bearer {api_key(service)}",
+            },
             body=Unreadable(),
             content_length=length,
         )
@@ -125,7 +129,7 @@ def test_a_large_feedback_body_is_refused_before_reading(service: UseCases) -> N
         HttpRequest(
             method="POST",
             path=f"/api/v1/jobs/{UNKNOWN}/feedback",
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "x-api-key": api_key(service)},
             body=Unreadable(),
             content_length=10**6,
         )
@@ -144,7 +148,12 @@ def test_a_body_without_length_is_cut_off_at_the_limit(service: UseCases) -> Non
 
     body = Endless()
     response = make_api(service, SETTINGS).handle(
-        HttpRequest("POST", "/api/v1/jobs", {"content-type": "application/pdf"}, body)
+        HttpRequest(
+            "POST",
+            "/api/v1/jobs",
+            {"content-type": "application/pdf", "x-api-key": api_key(service)},
+            body,
+        )
     )
     assert response.status == 413
     assert body.served == MAX_BLUEPRINT_BYTES + 1

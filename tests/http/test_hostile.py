@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 
 from adapters.memory import MemoryBlobStore, MemoryIdempotencyStore, MemoryJobStore
 from domain.ids import ECHO_CHARS
-from domain.use_cases import UseCases
 from entrypoints import lambda_api
 from entrypoints.http.api import Api
 from entrypoints.logs import JsonFormatter
 from tests.blueprints import png
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import SETTINGS, assert_envelope
+from tests.helpers import SETTINGS, assert_envelope, use_cases_over
 from tests.http.clients import (
     CLIENTS,
     Client,
@@ -92,7 +91,7 @@ def test_log_lines_stay_one_line_for_every_reader() -> None:
 
 
 def _handler() -> lambda_api.LambdaHandler:
-    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = use_cases_over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
     api = make_api(service, SETTINGS)
     return lambda_api.make_handler(api)
 
@@ -139,8 +138,8 @@ def test_a_broken_event_gets_a_400_in_the_envelope(name: str) -> None:
 def test_an_event_without_headers_is_a_request_without_headers() -> None:
     result = _handler()({**_base(), "headers": None}, FakeLambdaContext())
     body = _assert_answer(result)
-    assert result["statusCode"] == 415  # no Content-Type: a 4xx of its own
-    assert body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert result["statusCode"] == 401  # no credentials: a 4xx of its own
+    assert body["error"]["code"] == "UNAUTHENTICATED"
 
 
 def test_a_handler_that_cannot_build_its_api_still_answers(
@@ -233,7 +232,7 @@ def test_both_entrypoints_answer_any_request_in_the_envelope(
     kind: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> None:
     headers.pop("Content-Length", None)  # the clients set the true one
-    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = use_cases_over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
     client = CLIENTS[kind](service, SETTINGS, SteppingClock(), MemoryIdempotencyStore())
     target = f"{path}?{query}" if query else path
     reply = client.request(method, target, headers=headers, body=body)

@@ -18,9 +18,9 @@ from entrypoints.http.resources import API_ROUTES
 from ports.idempotency import IN_FLIGHT_LEASE, RECORD_TTL, IdempotencyRecord
 from tests.aws import BUCKET, FAULTS, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import jpeg, png
-from tests.fakes import SeededEntropy, SteppingClock, UnknownOutcomeJobStore
+from tests.fakes import OWNER, SeededEntropy, SteppingClock, UnknownOutcomeJobStore
 from tests.faults import LOST, Fault, Slow
-from tests.helpers import SETTINGS, assert_error
+from tests.helpers import SETTINGS, assert_error, use_cases_over
 from tests.http.clients import CLIENTS, Client, Reply
 
 KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
@@ -74,7 +74,9 @@ def test_a_request_in_flight_blocks_its_retries(
 ) -> None:
     # A first request holds the key and never finishes (its process crashed).
     now = clock.now()
-    idempotency.claim(IdempotencyRecord.claim(scope_of("jobs", "v1", KEY), "crashed", now), now)
+    idempotency.claim(
+        IdempotencyRecord.claim(scope_of(OWNER, "jobs", "v1", KEY), "crashed", now), now
+    )
     reply = post(client)
     assert_error(reply, 409, "IDEMPOTENCY_KEY_IN_USE")
     assert reply.headers["retry-after"] == "1"
@@ -141,13 +143,15 @@ def test_malformed_keys(client: Client, key: str) -> None:
 
 def test_scopes_are_stable_across_releases() -> None:
     """Records are found by these digests for 24 hours: a release must not change them. The
-    values are those the released service writes (its routes were named "jobs" and "uploads")."""
-    assert scope_of("jobs", "v1", "k") == (
-        "fb898ce876e1f0a0f2a1d0c027509939127a3e77dd92d3bd457c5ba7b4138f59"
+    values are those the service writes since keys are scoped per owner (its routes are named
+    "jobs" and "uploads"); one owner's key is never another's."""
+    assert scope_of("owner-a", "jobs", "v1", "k") == (
+        "a9d126fb4024ccf0a2ef0cf25740552a5b93e932c886fee25011103fe8a05ea2"
     )
-    assert scope_of("uploads", "v2", "k") == (
-        "b22ad430eec9a4b90bf02a28405b241a75d40dba0e8954665f9cdea6bf207848"
+    assert scope_of("owner-a", "uploads", "v2", "k") == (
+        "7e8cb447697eca68f669bf2d7134241e3a203da589d6424c3087f3a57ca93893"
     )
+    assert scope_of("owner-b", "jobs", "v1", "k") != scope_of("owner-a", "jobs", "v1", "k")
     creating = {
         op.idempotency_scope
         for route in API_ROUTES
@@ -197,7 +201,7 @@ def test_sixteen_identical_requests_at_once_make_one_job(
     backend: tuple[Any, Any, Any], entrypoint: str
 ) -> None:
     jobs, blobs, store = backend
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     client = CLIENTS[entrypoint](service, SETTINGS, None, store)
     barrier = threading.Barrier(16)
     replies: list[Reply] = []
@@ -244,7 +248,7 @@ def test_a_claim_retried_after_its_answer_was_lost_is_ours(
     now finds a claim in the way: this request's own."""
     jobs, blobs = on_dynamodb
     lost = Slow([LOST], times=1).install(jobs.table.client, "PutItem")
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs.table))
     first = post(client)
     assert lost.calls == 1
@@ -259,7 +263,7 @@ def test_a_claim_that_failed_after_it_was_written_is_released(
     jobs, blobs = on_dynamodb
     Slow([LOST], times=1).install(jobs.table.client, "PutItem")
     Fault("dynamodb", "InternalServerError", 500).install(jobs.table.client, "PutItem")
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     client = CLIENTS[entrypoint](service, SETTINGS, None, DynamoDBIdempotencyStore(jobs.table))
     assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
     FAULTS.clear()
@@ -303,7 +307,7 @@ def test_a_job_whose_write_has_an_unknown_outcome_keeps_its_key_claimed(
     clock: SteppingClock,
 ) -> None:
     jobs = UnknownOutcomeJobStore(lands=True)
-    service = UseCases.over(jobs, MemoryBlobStore(), clock, SeededEntropy())
+    service = use_cases_over(jobs, MemoryBlobStore(), clock, SeededEntropy())
     client = CLIENTS["falcon"](service, SETTINGS, clock, MemoryIdempotencyStore())
     assert_error(post(client), 503, "SERVICE_UNAVAILABLE")
     # The job may exist (here it does): a retry under the key must not make another.

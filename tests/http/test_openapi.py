@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from adapters.memory import MemoryBlobStore, MemoryJobStore
-from domain.use_cases import UseCases
 from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from entrypoints.http.errors import CLIENT_CODES
@@ -19,7 +18,7 @@ from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import COMMON_REQUEST_HEADERS, SUPPORTED_VERSIONS
 from tests.blueprints import SAMPLES
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import SETTINGS
+from tests.helpers import SETTINGS, use_cases_over
 from tests.http.clients import make_api
 
 
@@ -52,7 +51,7 @@ def test_every_error_code_is_documented() -> None:
 
 
 def _app() -> Any:
-    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = use_cases_over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
     return create_app(make_api(service, SETTINGS))
 
 

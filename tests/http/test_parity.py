@@ -8,7 +8,7 @@ from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.use_cases import UseCases
 from tests.blueprints import jpeg, pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import SETTINGS
+from tests.helpers import SETTINGS, use_cases_over
 from tests.http.clients import CLIENTS, Client, Reply
 
 ORIGIN = {"Origin": "http://localhost:3000"}
@@ -43,7 +43,7 @@ def script(client: Client, service: UseCases) -> list[Reply]:
 def test_both_entrypoints_answer_identically() -> None:
     answers = {}
     for kind, make in CLIENTS.items():
-        service = UseCases.over(
+        service = use_cases_over(
             MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy()
         )
         answers[kind] = script(make(service, SETTINGS), service)

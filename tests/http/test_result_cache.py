@@ -8,8 +8,8 @@ from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.use_cases import UseCases
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
-from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import SETTINGS, create, create_from, finish, open_session, send
+from tests.fakes import OWNER, SeededEntropy, SteppingClock
+from tests.helpers import SETTINGS, create, create_from, finish, open_session, send, use_cases_over
 from tests.http.clients import CLIENTS, Client
 
 
@@ -70,7 +70,7 @@ def test_only_completed_jobs_are_reused(client: Client, service: UseCases, outco
     if outcome == "failed":
         finish(service, first, failed=True)
     elif outcome == "cancelled":
-        service.lifecycle.cancel_job(first)
+        service.lifecycle.cancel_job(OWNER, first)
     else:
         service.lifecycle.start_processing(first)
     assert create(client, png()).data["status"] == "pending"
@@ -91,7 +91,7 @@ def test_the_cache_works_for_upload_sessions(client: Client, service: UseCases) 
 
 
 def test_the_cache_can_be_switched_off(entrypoint: str) -> None:
-    service = UseCases.over(
+    service = use_cases_over(
         MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy(), result_cache=False
     )
     client = CLIENTS[entrypoint](service, Settings(result_cache=False))

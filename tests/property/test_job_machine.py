@@ -22,10 +22,9 @@ from domain.errors import (
     PreconditionFailed,
 )
 from domain.job import ALLOWED_TRANSITIONS, Job, JobStatus
-from domain.use_cases import UseCases
 from tests.blueprints import SAMPLES
-from tests.fakes import SeededEntropy, SteppingClock
-from tests.helpers import ORIGIN
+from tests.fakes import OWNER, SeededEntropy, SteppingClock
+from tests.helpers import ORIGIN, use_cases_over
 
 P, R, C, F, X = (
     JobStatus.PENDING,
@@ -42,7 +41,7 @@ class JobLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.store = MemoryJobStore()
-        self.service = UseCases.over(
+        self.service = use_cases_over(
             self.store, MemoryBlobStore(), SteppingClock(), SeededEntropy()
         )
         # The model: status, version and feedback count per job; nothing else.
@@ -110,25 +109,27 @@ class JobLifecycle(RuleBasedStateMachine):
 
     @rule(job_id=job_ids)
     def cancel(self, job_id: str) -> None:
-        self._apply(job_id, X, lambda: self.service.lifecycle.cancel_job(job_id))
+        self._apply(job_id, X, lambda: self.service.lifecycle.cancel_job(OWNER, job_id))
 
     @rule(job_id=job_ids, lag=st.integers(0, 2))
     def cancel_if_match(self, job_id: str, lag: int) -> None:
         expected = self.version[job_id] - lag
         if lag:
             try:
-                self.service.lifecycle.cancel_job(job_id, expected_version=expected)
+                self.service.lifecycle.cancel_job(OWNER, job_id, expected_version=expected)
             except PreconditionFailed:
                 return
             raise AssertionError("a stale version was accepted")
         self._apply(
-            job_id, X, lambda: self.service.lifecycle.cancel_job(job_id, expected_version=expected)
+            job_id,
+            X,
+            lambda: self.service.lifecycle.cancel_job(OWNER, job_id, expected_version=expected),
         )
 
     @rule(job_id=job_ids, rating=st.integers(1, 5))
     def give_feedback(self, job_id: str, rating: int) -> None:
         try:
-            self.service.feedback.add_feedback(job_id, rating)
+            self.service.feedback.add_feedback(OWNER, job_id, rating)
         except JobNotFinished:
             assert self.status[job_id] not in (C, F)
             return
@@ -144,7 +145,7 @@ class JobLifecycle(RuleBasedStateMachine):
     def bad_feedback_is_refused_first(self, rating: int) -> None:
         unknown = "job_" + "0" * 26
         try:
-            self.service.feedback.add_feedback(unknown, rating)
+            self.service.feedback.add_feedback(OWNER, unknown, rating)
         except JobNotFound:
             assert 1 <= rating <= 5
         except DomainError as error:

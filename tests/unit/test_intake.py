@@ -18,12 +18,13 @@ from domain.errors import (
 from domain.use_cases import UseCases
 from tests.blueprints import pdf, png
 from tests.fakes import (
+    OWNER,
     SeededEntropy,
     SteppingClock,
     SwappingBlobStore,
     UnknownOutcomeJobStore,
 )
-from tests.helpers import ORIGIN
+from tests.helpers import ORIGIN, use_cases_over
 
 SCRIPT = b"#!/bin/sh\nrm -rf --no-preserve-root /\n" + b"#" * 60
 
@@ -33,7 +34,7 @@ def job_blobs(blobs: MemoryBlobStore) -> list[str]:
 
 
 def upload(service: UseCases, blobs: MemoryBlobStore, data: bytes, fmt: str = "png") -> str:
-    session, form = service.intake.open_upload(fmt, len(data))
+    session, form = service.intake.open_upload(OWNER, fmt, len(data))
     service.intake.receive_upload(form.fields, [data])
     return session.upload_id
 
@@ -44,7 +45,7 @@ def test_a_job_records_exactly_the_bytes_its_blob_holds(operation: str, replacem
     """Whenever the client swaps its upload, the job is refused or consistent with its blob."""
     blobs = SwappingBlobStore(operation, replacement)
     jobs = MemoryJobStore()
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     data = png() + b"\x01" * 7  # the same size as one of the replacements
     upload_id = upload(service, blobs, data)
     blobs.key = jobs.get_upload(upload_id).key
@@ -64,7 +65,7 @@ def test_the_swap_happened() -> None:
     """The swapping store really swaps (so the property above is not vacuous)."""
     blobs = SwappingBlobStore("copy", SCRIPT)
     jobs = MemoryJobStore()
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     upload_id = upload(service, blobs, png())
     blobs.key = jobs.get_upload(upload_id).key
     with pytest.raises(DomainError):
@@ -75,8 +76,8 @@ def test_the_swap_happened() -> None:
 def test_an_upload_of_another_size_than_declared_is_refused() -> None:
     blobs = MemoryBlobStore(upload_secret=b"test-secret")
     jobs = MemoryJobStore()
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
-    session, _ = service.intake.open_upload("pdf", 70)
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
+    session, _ = service.intake.open_upload(OWNER, "pdf", 70)
     big = pdf() + b"\x00" * 1_000_000
     blobs.put(session.key, [big], 10**8)  # a store that enforces no policy, as moto
     with pytest.raises(UploadSizeMismatch) as refused:
@@ -85,7 +86,7 @@ def test_an_upload_of_another_size_than_declared_is_refused() -> None:
     assert job_blobs(blobs) == []
     with pytest.raises(UploadIncomplete):
         service.intake.create_job_from_upload(
-            service.intake.open_upload("pdf", 70)[0].upload_id, ORIGIN
+            service.intake.open_upload(OWNER, "pdf", 70)[0].upload_id, ORIGIN
         )
 
 
@@ -94,7 +95,7 @@ def test_an_upload_of_another_size_than_declared_is_refused() -> None:
 def test_a_blob_is_kept_while_its_jobs_write_has_an_unknown_outcome(lands: bool, way: str) -> None:
     blobs = MemoryBlobStore(upload_secret=b"test-secret")
     jobs = UnknownOutcomeJobStore(lands=lands)
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     if way == "inline":
         with pytest.raises(ServiceUnavailable):
             service.intake.create_job([png()], ORIGIN)

@@ -16,6 +16,7 @@ LATER = START + timedelta(seconds=1)
 def new_job() -> Job:
     return Job.create(
         job_id="job_01jdz5k3a1b2c3d4e5f6g7h8j9",
+        owner="owner-a",
         now=START,
         blueprint=BlueprintFacts(BlueprintFormat.PNG, "a" * 64, 1234),
         blueprint_key="blueprints/job_01jdz5k3a1b2c3d4e5f6g7h8j9/source.png",

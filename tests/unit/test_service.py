@@ -26,6 +26,7 @@ from domain.job import Job, JobStatus
 from domain.use_cases import UseCases
 from tests.blueprints import chunked, jpeg, pdf, png
 from tests.fakes import (
+    OWNER,
     BrokenBlobStore,
     BrokenJobStore,
     CrashingJobStore,
@@ -33,7 +34,7 @@ from tests.fakes import (
     SteppingClock,
     UndeletableBlobStore,
 )
-from tests.helpers import ORIGIN
+from tests.helpers import ORIGIN, use_cases_over
 
 UNKNOWN = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
 
@@ -88,7 +89,7 @@ def test_refused_blueprints_leave_nothing_behind(
 @pytest.mark.parametrize("store", [BrokenJobStore, CrashingJobStore])
 def test_a_job_store_failure_removes_the_blob(store: type[MemoryJobStore]) -> None:
     blobs = MemoryBlobStore()
-    service = UseCases.over(store(), blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(store(), blobs, SteppingClock(), SeededEntropy())
     with pytest.raises((ServiceUnavailable, RuntimeError)):
         service.intake.create_job([png()], ORIGIN)
     assert blobs.keys() == []
@@ -96,7 +97,7 @@ def test_a_job_store_failure_removes_the_blob(store: type[MemoryJobStore]) -> No
 
 def test_a_blob_store_failure_records_no_job_and_removes_the_part() -> None:
     jobs, blobs = MemoryJobStore(), BrokenBlobStore(fail_after_chunks=2)
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, blobs, SteppingClock(), SeededEntropy())
     with pytest.raises(ServiceUnavailable):
         service.intake.create_job(chunked(png(), 8), ORIGIN)
     assert blobs.keys() == []
@@ -104,7 +105,7 @@ def test_a_blob_store_failure_records_no_job_and_removes_the_part() -> None:
 
 
 def test_a_failed_cleanup_is_logged_not_hidden(caplog: pytest.LogCaptureFixture) -> None:
-    service = UseCases.over(
+    service = use_cases_over(
         BrokenJobStore(), UndeletableBlobStore(), SteppingClock(), SeededEntropy()
     )
     with caplog.at_level(logging.ERROR), pytest.raises(ServiceUnavailable):
@@ -114,34 +115,35 @@ def test_a_failed_cleanup_is_logged_not_hidden(caplog: pytest.LogCaptureFixture)
 
 def test_get_checks_the_id_before_any_lookup(service: UseCases) -> None:
     with pytest.raises(InvalidJobId):
-        service.lifecycle.get_job("../../etc/passwd")
+        service.lifecycle.get_job(OWNER, "../../etc/passwd")
     with pytest.raises(JobNotFound):
-        service.lifecycle.get_job(UNKNOWN)
+        service.lifecycle.get_job(OWNER, UNKNOWN)
 
 
 def test_cancel_is_idempotent(service: UseCases) -> None:
     job = service.intake.create_job([png()], ORIGIN)
-    cancelled = service.lifecycle.cancel_job(job.job_id)
+    cancelled = service.lifecycle.cancel_job(OWNER, job.job_id)
     assert cancelled.status is JobStatus.CANCELLED
     assert cancelled.version == 2
-    assert service.lifecycle.cancel_job(job.job_id) == cancelled
+    assert service.lifecycle.cancel_job(OWNER, job.job_id) == cancelled
 
 
 def test_cancel_with_a_stale_version_is_a_failed_precondition(service: UseCases) -> None:
     job = service.intake.create_job([png()], ORIGIN)
     service.lifecycle.start_processing(job.job_id)
     with pytest.raises(PreconditionFailed):
-        service.lifecycle.cancel_job(job.job_id, expected_version=1)
-    assert service.lifecycle.get_job(job.job_id).status is JobStatus.PROCESSING
+        service.lifecycle.cancel_job(OWNER, job.job_id, expected_version=1)
+    assert service.lifecycle.get_job(OWNER, job.job_id).status is JobStatus.PROCESSING
     assert (
-        service.lifecycle.cancel_job(job.job_id, expected_version=2).status is JobStatus.CANCELLED
+        service.lifecycle.cancel_job(OWNER, job.job_id, expected_version=2).status
+        is JobStatus.CANCELLED
     )
 
 
 def test_cancel_of_a_finished_job_is_refused(service: UseCases) -> None:
     job = finished(service)
     with pytest.raises(JobAlreadyCompleted):
-        service.lifecycle.cancel_job(job.job_id)
+        service.lifecycle.cancel_job(OWNER, job.job_id)
 
 
 class RacingJobStore(MemoryJobStore):
@@ -161,41 +163,41 @@ class RacingJobStore(MemoryJobStore):
 
 def test_a_concurrent_change_is_reapplied() -> None:
     jobs = RacingJobStore(races=2)
-    service = UseCases.over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
     job = service.intake.create_job([png()], ORIGIN)
-    cancelled = service.lifecycle.cancel_job(job.job_id)
+    cancelled = service.lifecycle.cancel_job(OWNER, job.job_id)
     assert cancelled.status is JobStatus.CANCELLED
     assert cancelled.version == 4  # two foreign changes, then ours
 
 
 def test_an_unsettled_race_is_a_concurrent_modification() -> None:
     jobs = RacingJobStore(races=100)
-    service = UseCases.over(
+    service = use_cases_over(
         jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy(), update_attempts=3
     )
     job = service.intake.create_job([png()], ORIGIN)
     with pytest.raises(ConcurrentModification):
-        service.lifecycle.cancel_job(job.job_id)
+        service.lifecycle.cancel_job(OWNER, job.job_id)
     assert jobs.races == 97
 
 
 def test_a_race_under_if_match_is_a_failed_precondition() -> None:
     jobs = RacingJobStore(races=1)
-    service = UseCases.over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = use_cases_over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
     job = service.intake.create_job([png()], ORIGIN)
     with pytest.raises(PreconditionFailed):
-        service.lifecycle.cancel_job(job.job_id, expected_version=1)
+        service.lifecycle.cancel_job(OWNER, job.job_id, expected_version=1)
 
 
 def test_feedback_is_validated_before_the_job_is_read(service: UseCases) -> None:
     with pytest.raises(InvalidRequest):
-        service.feedback.add_feedback("not-an-id", rating=6)
+        service.feedback.add_feedback(OWNER, "not-an-id", rating=6)
     with pytest.raises(InvalidRequest):
-        service.feedback.add_feedback(UNKNOWN, rating="5")
+        service.feedback.add_feedback(OWNER, UNKNOWN, rating="5")
     with pytest.raises(InvalidRequest):
-        service.feedback.add_feedback(UNKNOWN, rating=5, comment="x" * 2001)
+        service.feedback.add_feedback(OWNER, UNKNOWN, rating=5, comment="x" * 2001)
     with pytest.raises(JobNotFound):
-        service.feedback.add_feedback(UNKNOWN, rating=5)
+        service.feedback.add_feedback(OWNER, UNKNOWN, rating=5)
 
 
 @pytest.mark.parametrize("status", ["pending", "processing", "cancelled"])
@@ -204,37 +206,39 @@ def test_feedback_needs_a_completed_or_failed_job(service: UseCases, status: str
     if status == "processing":
         service.lifecycle.start_processing(job.job_id)
     if status == "cancelled":
-        service.lifecycle.cancel_job(job.job_id)
+        service.lifecycle.cancel_job(OWNER, job.job_id)
     with pytest.raises(JobNotFinished):
-        service.feedback.add_feedback(job.job_id, rating=4)
+        service.feedback.add_feedback(OWNER, job.job_id, rating=4)
 
 
 @pytest.mark.parametrize("failed", [False, True])
 def test_feedback_on_a_finished_job(service: UseCases, failed: bool) -> None:
     job = finished(service, failed=failed)
-    feedback = service.feedback.add_feedback(job.job_id, rating=5, comment="found every door")
+    feedback = service.feedback.add_feedback(
+        OWNER, job.job_id, rating=5, comment="found every door"
+    )
     assert feedback.job_id == job.job_id
-    assert service.feedback.list_feedback(job.job_id) == [feedback]
+    assert service.feedback.list_feedback(OWNER, job.job_id) == [feedback]
 
 
 def test_feedback_stops_at_the_limit(service: UseCases) -> None:
     job = finished(service)
     for _ in range(MAX_FEEDBACK_PER_JOB):
-        service.feedback.add_feedback(job.job_id, rating=3)
+        service.feedback.add_feedback(OWNER, job.job_id, rating=3)
     with pytest.raises(FeedbackLimitReached):
-        service.feedback.add_feedback(job.job_id, rating=3)
-    assert len(service.feedback.list_feedback(job.job_id)) == MAX_FEEDBACK_PER_JOB
+        service.feedback.add_feedback(OWNER, job.job_id, rating=3)
+    assert len(service.feedback.list_feedback(OWNER, job.job_id)) == MAX_FEEDBACK_PER_JOB
 
 
 def test_feedback_with_a_stale_version(service: UseCases) -> None:
     job = finished(service)
     with pytest.raises(PreconditionFailed):
-        service.feedback.add_feedback(job.job_id, rating=3, expected_version=1)
+        service.feedback.add_feedback(OWNER, job.job_id, rating=3, expected_version=1)
 
 
 def test_readiness_reports_each_store() -> None:
-    healthy = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    healthy = use_cases_over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
     assert healthy.lifecycle.readiness().ready
-    broken = UseCases.over(BrokenJobStore(), BrokenBlobStore(), SteppingClock(), SeededEntropy())
+    broken = use_cases_over(BrokenJobStore(), BrokenBlobStore(), SteppingClock(), SeededEntropy())
     readiness = broken.lifecycle.readiness()
     assert (readiness.job_store, readiness.blob_store, readiness.ready) == (False, False, False)
