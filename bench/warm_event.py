@@ -1,10 +1,12 @@
 """Warm per-event cost of the Lambda handler, against the same routes on Powertools for AWS
 Lambda's APIGatewayHttpResolver with CORS enabled.
 
-Both call the same UseCases over in-memory storage, so what differs is the HTTP layer: ours
-also makes request ids, writes a JSON access line per request (formatted, sent to /dev/null),
-wraps the envelope and answers CORS. Events are API Gateway HTTP API payload 2.0, as AWS sends
-them. Reported: the median time per event over interleaved rounds, and ours / Powertools'.
+Both call the same UseCases over in-memory storage, and both authenticate every event by its
+API key (the key's lookup cached, as in production) and count creations against the owner's
+per-minute quota, so what differs is the HTTP layer: ours also makes request ids, writes a JSON
+access line per request (formatted, sent to /dev/null), wraps the envelope and answers CORS.
+Events are API Gateway HTTP API payload 2.0, as AWS sends them. Reported: the median time per
+event over interleaved rounds, and ours / Powertools'.
 
     .venv/bin/pip install -e '.[dev,bench]'
     .venv/bin/python bench/warm_event.py [--rounds 15 --events 300]
@@ -36,6 +38,7 @@ from aws_lambda_powertools.event_handler import (
 from adapters.memory import MemoryIdempotencyStore
 from adapters.system import OsEntropy, SystemClock
 from domain.blueprint import format_from_content_type
+from domain.principals import SCOPES
 from domain.use_cases import Origin, UseCases
 from entrypoints.bootstrap import build
 from entrypoints.http import request_ids
@@ -43,7 +46,7 @@ from entrypoints.http.api import Api
 from entrypoints.http.representations import job_to_dict
 from entrypoints.lambda_api import make_handler
 from entrypoints.logs import configure_logging
-from entrypoints.settings import Settings
+from entrypoints.settings import JOBS_POLICY, Settings
 
 ORIGIN = "https://app.example"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -68,8 +71,12 @@ def png_of(size: int) -> bytes:
     )
 
 
-def event(method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
-    headers = {"host": "abc.execute-api.eu-west-1.amazonaws.com", "origin": ORIGIN}
+def event(method: str, path: str, key: str, body: bytes | None = None) -> dict[str, Any]:
+    headers = {
+        "host": "abc.execute-api.eu-west-1.amazonaws.com",
+        "origin": ORIGIN,
+        "authorization": f"Bearer {key}",
+    }
     if body is not None:
         headers["content-type"] = "image/png"
         headers["content-length"] = str(len(body))
@@ -106,19 +113,26 @@ def powertools_handler(service: UseCases) -> Handler:
     app = APIGatewayHttpResolver(cors=CORSConfig(allow_origin=ORIGIN))
     clock, entropy = SystemClock(), OsEntropy()
 
+    def owner() -> str:
+        _, _, key = (app.current_event.headers.get("authorization") or "").partition(" ")
+        return service.access.authenticate_key(key).owner
+
     @app.get("/api/v1/jobs/<job_id>")
     def get_job(job_id: str) -> dict[str, Any]:
-        return job_to_dict(service.lifecycle.get_job(OWNER, job_id))
+        return job_to_dict(service.lifecycle.get_job(owner(), job_id))
 
     @app.post("/api/v1/jobs")
     def create_job() -> Response[str]:
+        caller = owner()
+        service.quotas.take(caller, JOBS_POLICY)
         current = app.current_event
         data = base64.b64decode(current.body or "")
         declared = format_from_content_type(current.headers.get("content-type", ""))
         request_id = request_ids.new_request_id(
             clock.now(), entropy.random_bytes(request_ids.REQUEST_RANDOM_BYTES)
         )
-        job = service.intake.create_job([data], Origin(request_id, request_id, "v1"), declared)
+        origin = Origin(caller, request_id, request_id, "v1")
+        job = service.intake.create_job([data], origin, declared)
         return Response(201, "application/json", json.dumps(job_to_dict(job)))
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -158,21 +172,24 @@ def main() -> None:
     print(f"blueprint: {len(blueprint)} bytes PNG")
     handlers: dict[str, Handler] = {}
     gets: dict[str, list[dict[str, Any]]] = {}
+    posts: dict[str, list[dict[str, Any]]] = {}
     for name, make in (("ours", ours), ("powertools", powertools_handler)):
-        service = build(Settings(result_cache=False)).use_cases
+        # The quota is counted, atomically, on every create; high enough never to refuse.
+        service = build(Settings(result_cache=False, jobs_per_minute=10**9)).use_cases
+        key = service.access.create_key("bench", "bench", SCOPES)[1]
         handlers[name] = make(service)
-        created = handlers[name](event("POST", "/api/v1/jobs", blueprint), None)
+        created = handlers[name](event("POST", "/api/v1/jobs", key, blueprint), None)
         assert created["statusCode"] == 201, created
         body = json.loads(created["body"])
         job_id = body["data"]["job_id"] if "data" in body else body["job_id"]
-        gets[name] = [event("GET", f"/api/v1/jobs/{job_id}")] * args.events
-    posts = [event("POST", "/api/v1/jobs", blueprint)] * max(1, args.events // 10)
+        gets[name] = [event("GET", f"/api/v1/jobs/{job_id}", key)] * args.events
+        posts[name] = [event("POST", "/api/v1/jobs", key, blueprint)] * max(1, args.events // 10)
     samples: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
         for name, handler in handlers.items():
             samples.setdefault(("GET job", name), []).append(per_event(handler, gets[name], 200))
             samples.setdefault(("create 100 KB PNG", name), []).append(
-                per_event(handler, posts, 201)
+                per_event(handler, posts[name], 201)
             )
     print(f"{'route':<20} {'ours us':>9} {'powertools us':>14} {'ours / powertools':>18}")
     for route in ("GET job", "create 100 KB PNG"):

@@ -16,6 +16,7 @@ from domain.feedback import MAX_COMMENT_CHARS
 from domain.job import JobStatus
 from domain.principals import SCOPES
 from entrypoints.http.errors import CLIENT_CODES
+from entrypoints.http.pages import MAX_LIMIT, MAX_TOKEN_CHARS
 from entrypoints.http.representations import (
     LIVENESS_SCHEMA,
     READINESS_SCHEMA,
@@ -25,7 +26,6 @@ from entrypoints.http.representations import (
 )
 from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import Answer, Operation, Route
-from entrypoints.http.pages import MAX_LIMIT, MAX_TOKEN_CHARS
 from entrypoints.http.schema import nullable, obj, pattern, ref
 
 _B64 = "[A-Za-z0-9+/]"
