@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from domain.principals import SCOPES
 from domain.use_cases import UseCases
 from entrypoints.deadline import Monotonic
 from entrypoints.http.api import Api
 from entrypoints.logs import configure_logging
-from entrypoints.settings import Settings
+from entrypoints.settings import DEV_OWNER, Settings
 from ports.idempotency import IdempotencyStore
 from ports.system import Clock, Entropy
 
@@ -54,6 +55,10 @@ def build(settings: Settings) -> Components:
             unfinished_limit=settings.max_unfinished_jobs,
             result_cache=settings.result_cache,
         )
+        if settings.dev_api_key is not None:
+            use_cases.access.create_key(
+                DEV_OWNER, "development key", SCOPES, secret=settings.dev_api_key
+            )
         return Components(use_cases, MemoryIdempotencyStore(), clock, entropy)
     from entrypoints.aws import aws_components  # keeps botocore off the memory path
 

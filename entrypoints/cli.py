@@ -9,7 +9,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from entrypoints.settings import STORAGES, ConfigurationError, Settings
+from attrs import evolve
+
+from domain import api_keys
+from domain.errors import ApiKeyNotFound
+from domain.principals import SCOPES
+from domain.timestamps import format_timestamp
+from domain.use_cases.access import KEY_CACHE_SECONDS
+from entrypoints.settings import DEV_OWNER, STORAGES, ConfigurationError, Settings
 
 log = logging.getLogger("blueprint_jobs.cli")
 
@@ -40,7 +47,58 @@ def _parser() -> argparse.ArgumentParser:
         "init-storage",
         help="create the DynamoDB table and the S3 bucket on the configured AWS endpoint",
     )
+    keys = commands.add_parser(
+        "keys", help="manage API keys in the configured AWS table (BLUEPRINT_JOBS_TABLE)"
+    ).add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="make a key; its secret is shown this once")
+    create.add_argument("--owner", required=True, help="whose jobs the key reaches")
+    create.add_argument("--name", required=True, help="what the key is for, to recognise it")
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        help="a scope to grant (repeat for more; default: all of them)",
+    )
+    listing = keys.add_parser("list", help="list keys, oldest first (never their secrets)")
+    listing.add_argument("--owner", help="only this owner's keys")
+    revoke = keys.add_parser("revoke", help="revoke a key (effective within 60 s)")
+    revoke.add_argument("key_id", help="the key's id (key_...), as `keys list` shows it")
     return parser
+
+
+def keys(args: argparse.Namespace, settings: Settings) -> int:
+    """``keys create|list|revoke`` on the table the settings name."""
+    if settings.storage != "aws":
+        raise ConfigurationError(
+            "keys are kept in the AWS table (BLUEPRINT_JOBS_STORAGE=aws); with memory storage "
+            "the server makes its own development key"
+        )
+    from entrypoints.aws import aws_service
+
+    access = aws_service(settings).access
+    if args.keys_command == "create":
+        try:
+            key, secret = access.create_key(args.owner, args.name, args.scope or SCOPES)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        print(f"{key.key_id}  owner={key.owner}  scopes={' '.join(sorted(key.scopes))}")
+        print(f"secret: {secret}")
+        print("Store the secret now: it is not kept and cannot be shown again.", file=sys.stderr)
+    elif args.keys_command == "list":
+        for key in access.list_keys(args.owner):
+            revoked = format_timestamp(key.revoked_at) if key.revoked_at else "-"
+            print(
+                f"{key.key_id}  {key.owner}  {' '.join(sorted(key.scopes))}  "
+                f"created={format_timestamp(key.created_at)}  revoked={revoked}  {key.name}"
+            )
+    else:
+        try:
+            key = access.revoke_key(args.key_id)
+        except ApiKeyNotFound:
+            print(f"blueprint-jobs: no API key has the id {args.key_id!r}", file=sys.stderr)
+            return 1
+        print(f"{key.key_id} revoked; it stops working within {KEY_CACHE_SECONDS} s")
+    return 0
 
 
 def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREADS) -> None:
@@ -50,7 +108,13 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
     from entrypoints.logs import configure_logging
 
     configure_logging(settings.log_level, batched=True)
+    if settings.storage == "memory" and settings.dev_api_key is None:
+        secret = api_keys.new_secret(os.urandom(api_keys.RANDOM_BYTES))
+        settings = evolve(settings, dev_api_key=secret)
     app = create_app(build_api(settings, configure_logs=False))
+    if settings.storage == "memory":
+        # The walk-through in the README uses it; a key made at start changes every start.
+        print(f"development API key (owner {DEV_OWNER!r}): {settings.dev_api_key}", flush=True)
     server = make_server(app, host, port, threads)
     log.info(
         "serving on http://%s:%d with %s storage",
@@ -88,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = Settings.from_env(env, profile="lambda")
             init_storage(settings)
             print(f"table {settings.table!r} and bucket {settings.bucket!r} are ready")
+        elif args.command == "keys":
+            return keys(args, Settings.from_env(env, profile="lambda"))
     except ConfigurationError as error:
         print(f"blueprint-jobs: {error}", file=sys.stderr)
         return 2

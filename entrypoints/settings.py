@@ -12,6 +12,7 @@ from typing import Literal
 
 from attrs import frozen
 
+from domain import api_keys
 from domain.quotas import RatePolicy
 
 Profile = Literal["local", "lambda"]
@@ -25,6 +26,8 @@ DEFAULT_REQUEST_BUDGET_SECONDS = 29.0
 DEFAULT_SERVICE = "blueprint-jobs"
 # Per owner and minute: job creations, and upload sessions opened (0 turns a quota off).
 DEFAULT_PER_MINUTE = 60
+# Who the local server's development key belongs to.
+DEV_OWNER = "dev"
 JOBS_POLICY = "jobs"
 UPLOADS_POLICY = "uploads"
 
@@ -99,8 +102,18 @@ class Settings:
             jwt_issuer=env.get("BLUEPRINT_JOBS_JWT_ISSUER") or None,
             jwt_audience=env.get("BLUEPRINT_JOBS_JWT_AUDIENCE") or None,
             jwks_url=env.get("BLUEPRINT_JOBS_JWKS_URL") or None,
-            dev_api_key=env.get("BLUEPRINT_JOBS_DEV_API_KEY") or None,
+            dev_api_key=_dev_key(env),
         )
+
+
+def _dev_key(env: Mapping[str, str]) -> str | None:
+    key = env.get("BLUEPRINT_JOBS_DEV_API_KEY") or None
+    if key is not None and not api_keys.well_formed(key):
+        raise ConfigurationError(
+            "BLUEPRINT_JOBS_DEV_API_KEY is not an API key (bjk_ and 32 characters with a "
+            "valid checksum); unset it and the server makes one"
+        )
+    return key
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

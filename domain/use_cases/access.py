@@ -32,10 +32,16 @@ class Access:
         self._cache: dict[str, tuple[datetime, ApiKey | None]] = {}
         self._ttl = timedelta(seconds=KEY_CACHE_SECONDS)
 
-    def create_key(self, owner: str, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
-        """A new key and its secret: the secret is returned this once and never stored."""
+    def create_key(
+        self, owner: str, name: str, scopes: Iterable[str], secret: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """A new key and its secret: the secret is returned this once and never stored.
+        ``secret`` records a key whose secret was made elsewhere (a development key)."""
         now = self._clock.now()
-        secret = api_keys.new_secret(self._entropy.random_bytes(api_keys.RANDOM_BYTES))
+        if secret is None:
+            secret = api_keys.new_secret(self._entropy.random_bytes(api_keys.RANDOM_BYTES))
+        elif not api_keys.well_formed(secret):
+            raise ValueError("an API key is bjk_ and 32 characters with a valid checksum")
         key = ApiKey(
             key_id=api_keys.new_key_id(now, self._entropy.random_bytes(10)),
             digest=api_keys.digest_of(secret),
