@@ -9,7 +9,10 @@ from domain import ids
 from entrypoints.http.errors import CorsOriginNotAllowed
 from entrypoints.http.messages import HttpResponse
 
-EXPOSED_HEADERS = "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed"
+EXPOSED_HEADERS = (
+    "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed, "
+    "RateLimit-Policy, RateLimit, WWW-Authenticate"
+)
 PREFLIGHT_MAX_AGE = "600"
 _NO_CORS = (("Vary", "Origin"),)
 

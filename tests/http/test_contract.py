@@ -445,7 +445,8 @@ def test_allowed_origin_is_echoed(client: Client) -> None:
     assert reply.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert reply.headers["vary"] == "Origin"
     assert reply.headers["access-control-expose-headers"] == (
-        "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed"
+        "X-Request-ID, X-Correlation-ID, ETag, Location, Retry-After, Idempotent-Replayed, "
+        "RateLimit-Policy, RateLimit, WWW-Authenticate"
     )
     assert "access-control-allow-credentials" not in reply.headers
 
