@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import jwt
 import pytest
@@ -53,7 +53,7 @@ def test_a_forged_jwt_is_refused_with_a_bearer_challenge(
 ) -> None:
     issuer, _, base = issuer_and_server
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = {
+    forgeries: dict[str, Callable[[], str]] = {
         "stranger": lambda: jwt.encode(
             issuer.claims(), stranger, algorithm="RS256", headers={"kid": issuer.current}
         ),
@@ -61,7 +61,8 @@ def test_a_forged_jwt_is_refused_with_a_bearer_challenge(
         "hs256": issuer.hs256_with_public_key,
         "audience": lambda: issuer.token(aud="another-api"),
         "expired": lambda: issuer.token(exp=1_700_000_000),
-    }[forgery]()
+    }
+    token = forgeries[forgery]()
     reply = _list(base, token)
     assert reply.status_code == 401, reply.text
     challenge = reply.headers["WWW-Authenticate"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -111,7 +112,7 @@ def test_urls_that_are_not_http_are_refused_at_the_start(
     ],
 )
 def test_claims_out_of_bounds_are_refused(
-    verifier: JwtVerifier, issuer: Issuer, overrides: dict[str, object], expected: str
+    verifier: JwtVerifier, issuer: Issuer, overrides: dict[str, Any], expected: str
 ) -> None:
     assert expected in refused(verifier, issuer.token(**overrides))
 
