@@ -12,6 +12,7 @@ from domain.principals import SCOPES
 from domain.use_cases import UseCases
 from entrypoints.deadline import Monotonic
 from entrypoints.http.api import Api
+from entrypoints.http.auth import TokenVerifier
 from entrypoints.logs import configure_logging
 from entrypoints.settings import DEV_OWNER, Settings
 from ports.idempotency import IdempotencyStore
@@ -67,11 +68,25 @@ def build(settings: Settings) -> Components:
 
 
 def build_api(
-    settings: Settings, *, configure_logs: bool = True, monotonic: Monotonic | None = None
+    settings: Settings,
+    *,
+    configure_logs: bool = True,
+    monotonic: Monotonic | None = None,
+    verify_jwts: bool = False,
 ) -> Api:
-    """The HTTP contract over the configured storage: what both entrypoints serve."""
+    """The HTTP contract over the configured storage: what both entrypoints serve.
+
+    ``verify_jwts``: the local server checks bearer JWTs itself, against the configured
+    issuer's keys (if an issuer is configured). On Lambda it stays off: API Gateway's
+    authorizer has checked the token and the event carries its claims, and the function never
+    loads PyJWT."""
     if configure_logs:
         configure_logging(settings.log_level)
+    verifier: TokenVerifier | None = None
+    if verify_jwts and settings.jwt_issuer:
+        from entrypoints.jwt_verifier import JwtVerifier  # PyJWT: the server extra only
+
+        verifier = JwtVerifier.of(settings)
     built = build(settings)
     return Api(
         built.use_cases,
@@ -80,4 +95,5 @@ def build_api(
         clock=built.clock,
         entropy=built.entropy,
         monotonic=monotonic,
+        verifier=verifier,
     )

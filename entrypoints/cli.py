@@ -21,6 +21,12 @@ from entrypoints.settings import DEV_OWNER, STORAGES, ConfigurationError, Settin
 log = logging.getLogger("blueprint_jobs.cli")
 
 SERVER_THREADS = 4
+# The local server checks bearer JWTs itself once an issuer is set (entrypoints/jwt_verifier.py).
+_JWT_FLAGS = {
+    "--jwt-issuer": "BLUEPRINT_JOBS_JWT_ISSUER",
+    "--jwt-audience": "BLUEPRINT_JOBS_JWT_AUDIENCE",
+    "--jwks-url": "BLUEPRINT_JOBS_JWKS_URL",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the most time one request may take (default 29); "
         "overrides BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS",
     )
+    for flag, variable in _JWT_FLAGS.items():
+        serve.add_argument(flag, default=None, help=f"overrides {variable}")
     commands.add_parser(
         "init-storage",
         help="create the DynamoDB table and the S3 bucket on the configured AWS endpoint",
@@ -111,7 +119,7 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
     if settings.storage == "memory" and settings.dev_api_key is None:
         secret = api_keys.new_secret(os.urandom(api_keys.RANDOM_BYTES))
         settings = evolve(settings, dev_api_key=secret)
-    app = create_app(build_api(settings, configure_logs=False))
+    app = create_app(build_api(settings, configure_logs=False, verify_jwts=True))
     if settings.storage == "memory":
         # The walk-through in the README uses it; a key made at start changes every start.
         print(f"development API key (owner {DEV_OWNER!r}): {settings.dev_api_key}", flush=True)
@@ -145,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 env["BLUEPRINT_JOBS_STORAGE"] = args.storage
             if args.request_budget:
                 env["BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS"] = args.request_budget
+            for flag, variable in _JWT_FLAGS.items():
+                value = getattr(args, flag.lstrip("-").replace("-", "_"))
+                if value:
+                    env[variable] = value
             serve(args.host, args.port, Settings.from_env(env, profile="local"), args.threads)
         elif args.command == "init-storage":
             from entrypoints.aws import init_storage

@@ -84,6 +84,7 @@ def to_request(event: object, context: Any = None) -> HttpRequest:
         body_bytes=body,
         budget_seconds=remaining_ms() / 1000 - ANSWER_MARGIN_SECONDS if remaining_ms else None,
         malformed=problems[0] if problems else None,
+        verified_claims=_verified_claims(request_context),
     )
 
 
@@ -101,6 +102,21 @@ def _not_text(value: Any, default: str, name: str, problems: list[str]) -> str:
     if value is not None:
         problems.append(f"The event's {name} is not a string.")
     return default
+
+
+def _verified_claims(request_context: Mapping[str, Any]) -> Mapping[str, object] | None:
+    """The claims of the JWT that API Gateway's JWT authorizer verified: present only on a
+    route that has one (``requestContext.authorizer.jwt.claims``). Only from there, where no
+    caller can write, never from a header or the body. Any other shape: no claims (the request
+    then needs an API key), never an exception."""
+    authorizer = request_context.get("authorizer")
+    if not isinstance(authorizer, Mapping):
+        return None
+    jwt = authorizer.get("jwt")
+    if not isinstance(jwt, Mapping):
+        return None
+    claims = jwt.get("claims")
+    return claims if isinstance(claims, Mapping) else None
 
 
 def _domain_name(request_context: Mapping[str, Any]) -> str | None:

@@ -45,10 +45,15 @@ TASK_ROOT = "/var/task"
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 
 PACKAGES = ("domain", "ports", "adapters", "entrypoints")
-# Modules of the local server and the CLI: the handler never imports them (a test runs the
-# artifact, where importing them would fail).
+# Modules of the local server, its JWT verifier and the CLI: the handler never imports them (a
+# test runs the artifact, where importing them would fail).
 LOCAL_ONLY = frozenset(
-    {"entrypoints/cli.py", "entrypoints/falcon_app.py", "entrypoints/local_server.py"}
+    {
+        "entrypoints/cli.py",
+        "entrypoints/falcon_app.py",
+        "entrypoints/jwt_verifier.py",
+        "entrypoints/local_server.py",
+    }
 )
 
 # What botocore opens under botocore/data while the function creates its DynamoDB and S3
