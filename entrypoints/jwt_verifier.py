@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from domain.errors import Unauthenticated
+from domain.errors import ServiceUnavailable, Unauthenticated
 from entrypoints.settings import ConfigurationError, Settings
 
 log = logging.getLogger("blueprint_jobs.jwt")
@@ -50,6 +50,7 @@ JWKS_LIFESPAN_SECONDS = 300.0
 # The least time between two fetches for an unknown kid, so that tokens naming random kids
 # cannot make each request fetch the JWKS.
 REFETCH_COOLDOWN_SECONDS = 30.0
+UNAVAILABLE_RETRY_SECONDS = 5
 
 _KEYS_UNAVAILABLE = "The issuer's signing keys could not be fetched."
 _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
@@ -122,7 +123,7 @@ class JwtVerifier:
             )
         except jwt.PyJWKClientConnectionError as error:
             log.warning("could not fetch the issuer's signing keys: %s", error)
-            raise Unauthenticated(_KEYS_UNAVAILABLE) from None
+            raise _keys_unavailable() from None
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise Unauthenticated(_refusal(error)) from None
         if self._audience is not None and not _names(claims, self._audience):
@@ -148,7 +149,7 @@ class JwtVerifier:
         unreachable issuer."""
         now = self._monotonic()
         if self._failed_at is not None and now - self._failed_at < self._cooldown:
-            raise Unauthenticated(_KEYS_UNAVAILABLE)
+            raise _keys_unavailable()
         url = self.discovery_url
         try:
             # The scheme is checked at construction.
@@ -159,8 +160,14 @@ class JwtVerifier:
         except (OSError, ValueError, LookupError, TypeError) as error:
             self._failed_at = now
             log.warning("could not read the issuer's discovery document %s: %s", url, error)
-            raise Unauthenticated(_KEYS_UNAVAILABLE) from None
+            raise _keys_unavailable() from None
         return jwks_uri
+
+
+def _keys_unavailable() -> ServiceUnavailable:
+    """Not the token's fault: it cannot be checked now. A 503 tells the client to retry, where
+    a 401 would send a browser's user to sign in again for nothing."""
+    return ServiceUnavailable(_KEYS_UNAVAILABLE, retry_after=UNAVAILABLE_RETRY_SECONDS)
 
 
 def _is_web_url(url: str) -> bool:

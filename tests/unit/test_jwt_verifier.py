@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from domain.errors import Unauthenticated
+from domain.errors import ServiceUnavailable, Unauthenticated
 from entrypoints.bootstrap import build_api
 from entrypoints.http.api import Api
 from entrypoints.http.messages import NO_BODY, HttpRequest, HttpResponse
@@ -202,7 +202,15 @@ def test_unknown_kids_do_not_make_every_request_fetch_the_keys(
     assert fetches == [DISCOVERY_PATH, JWKS_PATH]
 
 
-def test_an_unreachable_issuer_refuses_tokens_and_is_not_asked_at_each_request() -> None:
+def unavailable(verifier: JwtVerifier, token: str) -> str:
+    """The token could not be checked: a 503 with Retry-After, not a 401."""
+    with pytest.raises(ServiceUnavailable) as caught:
+        verifier.verify(token)
+    assert caught.value.retry_after > 0
+    return caught.value.message
+
+
+def test_an_unreachable_issuer_is_unavailable_and_not_asked_at_each_request() -> None:
     now = [100.0]
     verifier = JwtVerifier(
         f"http://127.0.0.1:{free_port()}",
@@ -212,22 +220,22 @@ def test_an_unreachable_issuer_refuses_tokens_and_is_not_asked_at_each_request()
         monotonic=lambda: now[0],
     )
     token = Issuer().token()
-    assert "could not be fetched" in refused(verifier, token)
+    assert "could not be fetched" in unavailable(verifier, token)
     started = time.monotonic()
-    assert "could not be fetched" in refused(verifier, token)
+    assert "could not be fetched" in unavailable(verifier, token)
     assert time.monotonic() - started < 0.5
     now[0] += 31
-    assert "could not be fetched" in refused(verifier, token)
+    assert "could not be fetched" in unavailable(verifier, token)
 
 
-def test_keys_that_cannot_be_fetched_refuse_tokens(issuer: Issuer) -> None:
+def test_keys_that_cannot_be_fetched_are_unavailable(issuer: Issuer) -> None:
     verifier = JwtVerifier(issuer.url, AUDIENCE, jwks_url=f"http://127.0.0.1:{free_port()}/k")
-    assert "could not be fetched" in refused(verifier, issuer.token())
+    assert "could not be fetched" in unavailable(verifier, issuer.token())
 
 
-def test_an_issuer_without_a_discovery_document_refuses_tokens(issuer: Issuer) -> None:
+def test_an_issuer_without_a_discovery_document_is_unavailable(issuer: Issuer) -> None:
     verifier = JwtVerifier(f"{issuer.url}/nowhere", AUDIENCE)  # answers 404
-    assert "could not be fetched" in refused(verifier, issuer.token())
+    assert "could not be fetched" in unavailable(verifier, issuer.token())
 
 
 # -- the composition root: the local server verifies, a Lambda never does ----------------
