@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from weakref import WeakSet
 
@@ -23,7 +23,7 @@ from attrs import field, frozen
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.connection.base import MetaTable
-from pynamodb.constants import ITEM
+from pynamodb.constants import ATTRIBUTES, ITEM, STRING, UPDATED_NEW
 from pynamodb.exceptions import PynamoDBException, TableDoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -42,6 +42,8 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 _THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 M = TypeVar("M", bound=Item)
+# One update of a transaction: the item (its key), the actions, the condition if any.
+Update = tuple[Item, Sequence[Action], Condition | None]
 
 
 class ConditionFailed(Exception):
@@ -174,13 +176,19 @@ class Table:
         *,
         index: str | None = None,
         limit: int | None = None,
+        newest_first: bool = False,
+        after: Mapping[str, str] | None = None,
     ) -> list[M]:
         """The items of ``model`` under ``key`` (of the table, strongly consistent, or of
-        ``index``, eventually), in sort key order; at most ``limit``, each page asking no
-        more than are still wanted."""
+        ``index``, eventually), in sort key order (descending if ``newest_first``); at most
+        ``limit``, each page asking no more than are still wanted. ``after`` (the string
+        attributes of a key: the index's and the table's) is where the query starts,
+        exclusively; no item need have that key."""
         kind = Item.kind.is_in(*Item.kind.get_registered_subclasses(model))
         found: list[M] = []
-        start: dict[str, Any] | None = None
+        start: dict[str, Any] | None = (
+            None if after is None else {name: {STRING: value} for name, value in after.items()}
+        )
         while True:
             try:
                 page = self._calls.query(
@@ -192,6 +200,7 @@ class Table:
                     exclusive_start_key=start,
                     index_name=index,
                     limit=None if limit is None else limit - len(found),
+                    scan_index_forward=False if newest_first else None,
                 )
             except PynamoDBException as error:
                 raise_translated(error, WHAT)
@@ -200,16 +209,35 @@ class Table:
             if start is None or (limit is not None and len(found) >= limit):
                 return found
 
+    def update_item(
+        self, item: Item, actions: Sequence[Action], condition: Condition | None = None
+    ) -> dict[str, Any]:
+        """An ``UpdateItem`` of the item with ``item``'s key: the attributes it changed, as
+        stored after it (raw). A failed condition is ``ConditionFailed``."""
+        try:
+            answer = self._calls.update_item(
+                self.name,
+                item.pk,
+                item.sk,
+                actions=actions,
+                condition=condition,
+                return_values=UPDATED_NEW,
+            )
+        except PynamoDBException as error:
+            _raise_refused(error)
+        changed: dict[str, Any] = answer.get(ATTRIBUTES, {})
+        return changed
+
     def transact_write(
         self,
         token: str,
         *,
         checks: Sequence[tuple[str, str, Condition]] = (),
         puts: Sequence[tuple[Item, Condition]] = (),
-        updates: Sequence[tuple[Item, Sequence[Action], Condition]] = (),
+        updates: Sequence[Update] = (),
     ) -> None:
         """One ``TransactWriteItems``: condition checks (pk, sk, condition), puts (item,
-        condition) and updates (item, actions, condition), all or none. ``token`` is its
+        condition) and updates (item, actions, condition or None), all or none. ``token`` is its
         ``ClientRequestToken``: DynamoDB answers a retry of a transaction that landed as done."""
         try:
             self._calls.transact_write_items(
