@@ -4,6 +4,8 @@ DynamoDB table, through PynamoDB.
 - ``schema``: the table's keys and indexes, and the items it holds (PynamoDB models);
 - ``table``: ``Table``, the one connection (one botocore client) to a table, with the deadline
   guard on it, and its calls in the stores' terms;
+- ``outcomes``: what a refused write says (a failed condition, a cancelled transaction), and
+  how a conflicted transaction is tried again;
 - ``jobs``: ``DynamoDBJobStore``, the job store (jobs, their owners' counts and listings);
 - ``counts``: each owner's count of unfinished jobs, written with the jobs it counts;
 - ``feedback``: the feedback on jobs the job store keeps;

@@ -14,6 +14,12 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from adapters.dynamodb.outcomes import (
+    TRANSACTION_ATTEMPTS,
+    ConditionFailed,
+    TransactionCancelled,
+    pause_after_conflict,
+)
 from adapters.dynamodb.schema import (
     KEY_PREFIX,
     KEY_SK,
@@ -24,13 +30,7 @@ from adapters.dynamodb.schema import (
     Item,
     RateItem,
 )
-from adapters.dynamodb.table import (
-    TRANSACTION_ATTEMPTS,
-    ConditionFailed,
-    Table,
-    TransactionCancelled,
-    pause_after_conflict,
-)
+from adapters.dynamodb.table import Table
 from domain.api_keys import ApiKey
 from domain.errors import ApiKeyNotFound, ConcurrentModification
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from attrs import frozen
 from pynamodb.expressions.condition import Condition
 
+from adapters.dynamodb.outcomes import TransactionCancelled, Update
 from adapters.dynamodb.schema import UNFINISHED_PREFIX, UNFINISHED_SK, UnfinishedItem
-from adapters.dynamodb.table import Table, TransactionCancelled, Update
+from adapters.dynamodb.table import Table
 from domain.quotas import unfinished_limit_reached
 
 

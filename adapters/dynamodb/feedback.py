@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+from adapters.dynamodb.outcomes import (
+    TRANSACTION_ATTEMPTS,
+    TransactionCancelled,
+    pause_after_conflict,
+)
 from adapters.dynamodb.schema import (
     COUNTER_SK,
     FEEDBACK_PREFIX,
@@ -11,12 +16,7 @@ from adapters.dynamodb.schema import (
     FeedbackItem,
     Item,
 )
-from adapters.dynamodb.table import (
-    TRANSACTION_ATTEMPTS,
-    Table,
-    TransactionCancelled,
-    pause_after_conflict,
-)
+from adapters.dynamodb.table import Table
 from domain.errors import ConcurrentModification, FeedbackLimitReached, JobNotFound
 from domain.feedback import Feedback
 from domain.timestamps import format_timestamp, parse_timestamp

@@ -11,6 +11,12 @@ from typing import NoReturn
 from adapters.aws import finishing
 from adapters.dynamodb.counts import Counted, released, unfinished
 from adapters.dynamodb.feedback import FeedbackEntries
+from adapters.dynamodb.outcomes import (
+    TRANSACTION_ATTEMPTS,
+    ConditionFailed,
+    TransactionCancelled,
+    pause_after_conflict,
+)
 from adapters.dynamodb.schema import (
     BY_HASH_INDEX,
     BY_OWNER_INDEX,
@@ -19,13 +25,7 @@ from adapters.dynamodb.schema import (
     Item,
     JobItem,
 )
-from adapters.dynamodb.table import (
-    TRANSACTION_ATTEMPTS,
-    ConditionFailed,
-    Table,
-    TransactionCancelled,
-    pause_after_conflict,
-)
+from adapters.dynamodb.table import Table
 from adapters.dynamodb.uploads import UploadSessions
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
@@ -252,7 +252,7 @@ class DynamoDBJobStore:
             return JobPage([], more=False)  # no job id sorts before "" (and DynamoDB refuses it)
         start = None if after is None else {name: key, "pk": after, "sk": JOB_SK}
         items = self.table.query(
-            JobItem, key, index=index, limit=max(limit, 0) + 1, newest_first=True, after=start
+            JobItem, key, index=index, limit=max(limit, 0) + 1, descending=True, after=start
         )
         jobs = [self._to_job(item) for item in items]
         return JobPage(jobs[:limit], more=len(jobs) > limit)

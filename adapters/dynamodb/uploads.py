@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from adapters.dynamodb.counts import Counted
-from adapters.dynamodb.schema import UPLOAD_SK, Item, JobItem, UploadItem
-from adapters.dynamodb.table import (
+from adapters.dynamodb.outcomes import (
     TRANSACTION_ATTEMPTS,
-    Table,
     TransactionCancelled,
     pause_after_conflict,
 )
+from adapters.dynamodb.schema import UPLOAD_SK, Item, JobItem, UploadItem
+from adapters.dynamodb.table import Table
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
