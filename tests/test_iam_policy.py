@@ -144,9 +144,10 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
         boto3.client("dynamodb", region_name=REGION),
         boto3.client("s3", region_name=REGION),
     )
-    # A new unfinished job is written in one transaction with its owner's count.
+    # That blueprint's result is cached: its completed job is one PutItem (an unfinished job
+    # would be a transaction with its owner's count).
     put = Fault("dynamodb", "InternalServerError", 500, times=DYNAMODB_POLICY.max_attempts)
-    put.install(dynamodb, "TransactWriteItems")
+    put.install(dynamodb, "PutItem")
     create(503, png(), **{"Cache-Control": "no-cache"})
     part = Fault("s3", "InternalError", 500, times=S3_POLICY.max_attempts)
     part.install(s3, "UploadPart")
