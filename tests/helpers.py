@@ -9,10 +9,11 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cfnlint.decode import decode
@@ -260,3 +261,21 @@ def feedback_for(
 def a_session(owner: str = OWNER) -> UploadSession:
     upload_id = ids.new_upload_id(START, _entropy.random_bytes(10))
     return UploadSession.open(upload_id, owner, "pdf", 1234, START)
+
+
+T = TypeVar("T")
+
+
+def eventually(
+    read: Callable[[], T], until: Callable[[T], bool] = lambda found: found is not None
+) -> T:
+    """What ``read`` gives once ``until`` holds of it, or its last reading if that never comes:
+    for what a store promises only eventually (DynamoDB's global secondary indexes lag their
+    table). It looks again a bounded number of times."""
+    found = read()
+    for _ in range(50):
+        if until(found):
+            break
+        time.sleep(0.05)
+        found = read()
+    return found

@@ -28,11 +28,18 @@ import botocore.session
 import cfnlint.decode
 from attrs import field, frozen
 
-from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore
+from adapters.dynamodb import (
+    DynamoDBApiKeyStore,
+    DynamoDBIdempotencyStore,
+    DynamoDBJobStore,
+    DynamoDBRateCounter,
+)
 from adapters.s3 import S3BlobStore
+from ports.access import ApiKeyStore
 from ports.blobs import BlobStore
 from ports.idempotency import IdempotencyStore
 from ports.jobs import JobStore
+from ports.quotas import RateCounter
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 FUNCTION = "ApiFunction"
@@ -229,7 +236,7 @@ class Call:
 
 PORT_METHODS = frozenset(
     name
-    for port in (JobStore, BlobStore, IdempotencyStore)
+    for port in (JobStore, BlobStore, IdempotencyStore, ApiKeyStore, RateCounter)
     for name, member in vars(port).items()
     if callable(member) and not name.startswith("_")
 )
@@ -237,7 +244,13 @@ PORT_METHODS = frozenset(
 # the call is the function's if one of these is on the stack.
 _PORT_METHOD_CODE = frozenset(
     vars(adapter)[name].__code__
-    for adapter in (DynamoDBJobStore, DynamoDBIdempotencyStore, S3BlobStore)
+    for adapter in (
+        DynamoDBJobStore,
+        DynamoDBIdempotencyStore,
+        DynamoDBApiKeyStore,
+        DynamoDBRateCounter,
+        S3BlobStore,
+    )
     for name in PORT_METHODS
     if name in vars(adapter)
 )

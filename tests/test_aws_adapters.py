@@ -10,15 +10,19 @@ from typing import Any
 import pytest
 
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY
-from adapters.dynamodb import DynamoDBJobStore, Table
+from adapters.dynamodb import DynamoDBApiKeyStore, DynamoDBJobStore, DynamoDBRateCounter, Table
 from adapters.s3 import S3BlobStore
+from domain import api_keys
+from domain.api_keys import ApiKey
 from domain.errors import ServiceUnavailable
+from domain.job import JobStatus
+from domain.principals import JOBS_READ
 from domain.use_cases import UseCases
 from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import Fault
-from tests.helpers import ORIGIN, SETTINGS, a_job, assert_error, feedback_for
+from tests.helpers import ORIGIN, OWNER, SETTINGS, a_job, a_session, assert_error, feedback_for
 from tests.http.clients import CLIENTS
 
 MIB = 1024 * 1024
@@ -98,8 +102,16 @@ def test_worst_case_of_one_create_fits_in_api_gateways_30_seconds() -> None:
 
 
 def service_over(stores: Any) -> UseCases:
+    """The use cases on these stores, the keys and quotas in the same table."""
     jobs, blobs = stores
-    return UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    return UseCases.over(
+        jobs,
+        blobs,
+        SteppingClock(),
+        SeededEntropy(),
+        keys=DynamoDBApiKeyStore(jobs.table),
+        counter=DynamoDBRateCounter(jobs.table),
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,7 +126,10 @@ def test_dynamodb_faults_within_the_retries_are_invisible(
     stores: Any, code: str, status: int
 ) -> None:
     jobs, _ = stores
-    fault = Fault("dynamodb", code, status, times=2).install(jobs.table.client, "PutItem")
+    # A new job is written in one transaction with its owner's count.
+    fault = Fault("dynamodb", code, status, times=2).install(
+        jobs.table.client, "TransactWriteItems"
+    )
     job = service_over(stores).intake.create_job([png()], origin())
     assert fault.injected == 2
     assert jobs.get(job.job_id) == job
@@ -141,7 +156,8 @@ def _bucket_keys(blobs: S3BlobStore) -> list[str]:
 
 
 def _job_count(jobs: DynamoDBJobStore) -> int:
-    return int(jobs.table.client.scan(TableName=jobs.table.name, Select="COUNT")["Count"])
+    items = jobs.table.client.scan(TableName=jobs.table.name)["Items"]
+    return sum(1 for item in items if item["sk"]["S"] == "JOB")
 
 
 @pytest.mark.parametrize("entrypoint", sorted(CLIENTS))
@@ -149,10 +165,10 @@ def test_persistent_dynamodb_throttling_is_503_and_leaves_no_blob(
     stores: Any, entrypoint: str
 ) -> None:
     jobs, blobs = stores
-    fault = Fault("dynamodb", "ProvisionedThroughputExceededException", 400).install(
-        jobs.table.client, "PutItem"
-    )
     client = CLIENTS[entrypoint](service_over(stores), SETTINGS)
+    fault = Fault("dynamodb", "ProvisionedThroughputExceededException", 400).install(
+        jobs.table.client, "TransactWriteItems"
+    )
     reply = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -209,7 +225,7 @@ def test_readiness_reports_a_missing_table_and_bucket(moto: None) -> None:
         jobs.ping()
     with pytest.raises(ServiceUnavailable, match="not reachable"):
         blobs.ping()
-    readiness = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy()).lifecycle.readiness()
+    readiness = service_over((jobs, blobs)).lifecycle.readiness()
     assert (readiness.job_store, readiness.blob_store) == (False, False)
 
 
@@ -236,22 +252,25 @@ def test_the_result_cache_is_a_limited_query_of_a_sparse_index(stores: Any) -> N
         "provide-client-params.dynamodb.*",
         lambda params, model, **_: calls.append({"op": model.name, **params}),
     )
-    assert jobs.find_completed_by_hash("e" * 64) is None
+    assert jobs.find_completed_by_hash(OWNER, "e" * 64) is None
     assert [call["op"] for call in calls] == ["Query"]
     assert calls[0]["IndexName"] == "completed-by-blueprint-hash"
     assert calls[0]["Limit"] == 1
+    assert calls[0]["ExpressionAttributeValues"][":0"] == {"S": f"{'e' * 64}#{OWNER}"}
     description = jobs.table.client.describe_table(TableName=jobs.table.name)["Table"]
-    assert [index["IndexName"] for index in description["GlobalSecondaryIndexes"]] == [
-        "completed-by-blueprint-hash"
-    ]
+    assert {index["IndexName"] for index in description["GlobalSecondaryIndexes"]} == {
+        "completed-by-blueprint-hash",
+        "jobs-by-owner",
+        "jobs-by-owner-status",
+    }
 
 
 def test_only_completed_jobs_enter_the_result_cache_index(stores: Any) -> None:
-    jobs, blobs = stores
-    service = UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    jobs, _ = stores
+    service = service_over(stores)
     pending = service.intake.create_job([png()], ORIGIN, use_cache=False)
     cancelled = service.lifecycle.cancel_job(
-        service.intake.create_job([pdf()], ORIGIN, use_cache=False).job_id
+        OWNER, service.intake.create_job([pdf()], ORIGIN, use_cache=False).job_id
     )
     failed = service.intake.create_job([pdf() + b"x"], ORIGIN, use_cache=False).job_id
     service.lifecycle.start_processing(failed)
@@ -326,17 +345,30 @@ def test_s3_reads_past_the_end_and_of_nothing(stores: Any) -> None:
         blobs.read_range(KEY, -1, 1)
 
 
+def _key() -> ApiKey:
+    from tests.fakes import START
+
+    secret = api_keys.new_secret(bytes(api_keys.RANDOM_BYTES))
+    key_id = api_keys.new_key_id(START, bytes(10))
+    return ApiKey(key_id, api_keys.digest_of(secret), OWNER, "k", {JOBS_READ}, START)
+
+
 def _dynamodb_calls(jobs: DynamoDBJobStore) -> dict[str, Any]:
     from domain.upload import UploadSession
     from tests.fakes import START
 
     return {
         "Query": lambda: jobs.list_feedback(JOB),
-        "QueryIndex": lambda: jobs.find_completed_by_hash("f" * 64),
+        "QueryIndex": lambda: jobs.find_completed_by_hash(OWNER, "f" * 64),
+        "QueryListing": lambda: jobs.list_jobs(OWNER, None, 10, None),
         "GetItem": lambda: jobs.get_upload(UPLOAD),
-        "PutItem": lambda: jobs.add_upload(UploadSession.open(UPLOAD, "pdf", 10, START)),
+        "GetCount": lambda: jobs.unfinished_jobs(OWNER),
+        "PutItem": lambda: jobs.add_upload(UploadSession.open(UPLOAD, OWNER, "pdf", 10, START)),
         "TransactWriteItems": lambda: jobs.add_feedback(feedback_for(a_job()), 5),
         "TransactUpload": lambda: jobs.add_job_from_upload(a_job(), UPLOAD),
+        "TransactJob": lambda: jobs.add(a_job(), unfinished_limit=5),
+        "TransactKey": lambda: DynamoDBApiKeyStore(jobs.table).add_key(_key()),
+        "UpdateItem": lambda: DynamoDBRateCounter(jobs.table).hit("c", 5, START),
         "DescribeTable": jobs.ping,
     }
 
@@ -346,10 +378,15 @@ def _dynamodb_calls(jobs: DynamoDBJobStore) -> dict[str, Any]:
     [
         ("Query", "Query"),
         ("QueryIndex", "Query"),
+        ("QueryListing", "Query"),
         ("GetItem", "GetItem"),
+        ("GetCount", "GetItem"),
         ("PutItem", "PutItem"),
         ("TransactWriteItems", "TransactWriteItems"),
         ("TransactUpload", "TransactWriteItems"),
+        ("TransactJob", "TransactWriteItems"),
+        ("TransactKey", "TransactWriteItems"),
+        ("UpdateItem", "UpdateItem"),
         ("DescribeTable", "DescribeTable"),
     ],
 )
@@ -388,7 +425,7 @@ def test_a_job_from_an_upload_with_a_taken_id(stores: Any) -> None:
     jobs, _ = stores
     job = a_job()
     jobs.add(job)
-    jobs.add_upload(UploadSession.open(UPLOAD, "pdf", 10, START))
+    jobs.add_upload(UploadSession.open(UPLOAD, OWNER, "pdf", 10, START))
     with pytest.raises(JobAlreadyExists):
         jobs.add_job_from_upload(job, UPLOAD)
 
@@ -409,3 +446,83 @@ def test_idempotency_records_under_a_persistent_fault(stores: Any) -> None:
         store.complete(record.completed("f", "r"))
     with pytest.raises(ServiceUnavailable):
         store.release(record.scope, "t")
+
+
+# -- tenancy: listings, counts, keys --------------------------------------------------------
+
+
+def _queries(jobs: DynamoDBJobStore) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    jobs.table.client.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: calls.append(dict(params)),
+    )
+    return calls
+
+
+def test_a_listing_is_a_newest_first_query_of_one_job_more_than_the_page(stores: Any) -> None:
+    jobs, _ = stores
+    calls = _queries(jobs)
+    jobs.list_jobs(OWNER, None, 20, None)
+    jobs.list_jobs(OWNER, JobStatus.PENDING, 5, JOB)
+    every, pending = calls
+    assert every["IndexName"] == "jobs-by-owner"
+    assert every["ExpressionAttributeValues"][":0"] == {"S": OWNER}
+    assert (every["ScanIndexForward"], every["Limit"]) == (False, 21)
+    assert "ExclusiveStartKey" not in every
+    assert pending["IndexName"] == "jobs-by-owner-status"
+    assert pending["ExpressionAttributeValues"][":0"] == {"S": f"{OWNER}#pending"}
+    assert (pending["ScanIndexForward"], pending["Limit"]) == (False, 6)
+    # The position: the index's key and the table's, of the job the page starts after.
+    assert pending["ExclusiveStartKey"] == {
+        "owner_status": {"S": f"{OWNER}#pending"},
+        "pk": {"S": JOB},
+        "sk": {"S": "JOB"},
+    }
+    assert not any(call.get("ConsistentRead") for call in calls)  # indexes cannot be
+
+
+def test_only_jobs_enter_the_listing_indexes(stores: Any) -> None:
+    """Sessions, keys, counts and counters carry their owner under other names."""
+    jobs, _ = stores
+    job = a_job()
+    jobs.add(job)
+    session = a_session()
+    jobs.add_upload(session)
+    jobs.add_feedback(feedback_for(job), 5)
+    DynamoDBApiKeyStore(jobs.table).add_key(_key())
+    from tests.fakes import START
+
+    DynamoDBRateCounter(jobs.table).hit(f"jobs#60#0#{OWNER}", 5, START)
+    assert jobs.unfinished_jobs(OWNER) == 1
+
+    def indexed(index: str) -> list[str]:
+        items = jobs.table.client.scan(TableName=jobs.table.name, IndexName=index)["Items"]
+        return [item["pk"]["S"] for item in items]
+
+    assert indexed("jobs-by-owner") == [job.job_id]
+    assert indexed("jobs-by-owner-status") == [job.job_id]
+    assert indexed("completed-by-blueprint-hash") == []
+
+
+def test_conflicts_on_an_owners_count_are_retried_then_reported(stores: Any) -> None:
+    from domain.errors import ConcurrentModification, JobNotFound
+
+    jobs, _ = stores
+    conflict = Fault("dynamodb", "TransactionCanceledException", 400, times=1)
+    conflict.cancellation = ["None", "TransactionConflict"]
+    conflict.install(jobs.table.client, "TransactWriteItems")
+    job = a_job()
+    jobs.add(job, unfinished_limit=5)  # one conflict, retried
+    assert (jobs.get(job.job_id), jobs.unfinished_jobs(OWNER)) == (job, 1)
+    Fault("dynamodb", "TransactionCanceledException", 400).install(
+        jobs.table.client, "TransactWriteItems"
+    ).cancellation = ["None", "TransactionConflict"]
+    refused = a_job()
+    with pytest.raises(ConcurrentModification):
+        jobs.add(refused, unfinished_limit=5)
+    with pytest.raises(ConcurrentModification):
+        jobs.save(job.cancel(job.created_at), expected_version=1)
+    with pytest.raises(JobNotFound):
+        jobs.get(refused.job_id)
+    assert (jobs.get(job.job_id), jobs.unfinished_jobs(OWNER)) == (job, 1)

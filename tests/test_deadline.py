@@ -27,8 +27,14 @@ from adapters.aws import (
     finishing,
     raise_translated,
 )
-from adapters.dynamodb import DynamoDBIdempotencyStore, DynamoDBJobStore, Table
-from adapters.memory import MemoryBlobStore, MemoryJobStore
+from adapters.dynamodb import (
+    DynamoDBApiKeyStore,
+    DynamoDBIdempotencyStore,
+    DynamoDBJobStore,
+    DynamoDBRateCounter,
+    Table,
+)
+from adapters.memory import MemoryApiKeyStore, MemoryBlobStore, MemoryJobStore, MemoryRateCounter
 from adapters.s3 import S3BlobStore
 from adapters.system import OsEntropy, SystemClock
 from domain.errors import DeadlineExceeded, ServiceUnavailable
@@ -43,7 +49,7 @@ from tests.aws import BUCKET, REGION, TABLE, moto_in_process, new_blob_store, ne
 from tests.blueprints import pdf, png
 from tests.fakes import START, FakeMonotonic, SeededEntropy, SteppingClock
 from tests.faults import ANSWER, TIMEOUT, Slow
-from tests.helpers import UNKNOWN, assert_error
+from tests.helpers import OWNER, UNKNOWN, assert_error
 from tests.http.clients import (
     CLIENTS,
     Client,
@@ -160,7 +166,10 @@ def test_a_refused_attempt_is_never_sent_and_is_a_deadline_error(moto: None) -> 
     record = IdempotencyRecord.claim("a" * 64, "t", START)
     refused = [
         lambda: jobs.get(JOB),
-        lambda: jobs.find_completed_by_hash("e" * 64),
+        lambda: jobs.find_completed_by_hash(OWNER, "e" * 64),
+        lambda: jobs.list_jobs(OWNER, None, 10, None),
+        lambda: DynamoDBRateCounter(jobs.table).hit("c", 1, START),
+        lambda: DynamoDBApiKeyStore(jobs.table).find_key("0" * 64),
         lambda: DynamoDBIdempotencyStore(jobs.table).claim(record, START),
         lambda: DynamoDBIdempotencyStore(jobs.table).release(record.scope, "t"),
         jobs.ping,
@@ -252,6 +261,18 @@ def test_the_lambda_leaves_a_margin_to_answer() -> None:
     assert to_request(event, None).budget_seconds is None
 
 
+def memory_service(jobs: MemoryJobStore) -> UseCases:
+    clock = SteppingClock()
+    return UseCases.over(
+        jobs,
+        MemoryBlobStore(),
+        clock,
+        SeededEntropy(),
+        keys=MemoryApiKeyStore(),
+        counter=MemoryRateCounter(clock),
+    )
+
+
 class TimedJobStore(MemoryJobStore):
     """Notes the time left to the request's deadline when it is read."""
 
@@ -277,7 +298,7 @@ def test_each_request_has_the_nearer_of_the_platforms_limit_and_the_budget(
 ) -> None:
     fake = FakeMonotonic()
     jobs = TimedJobStore()
-    service = UseCases.over(jobs, MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = memory_service(jobs)
     settings = Settings(request_budget_seconds=budget)
     if entrypoint == "lambda":
         client: Client = LambdaClient(service, settings, monotonic=fake, timeout_seconds=10.0)
@@ -366,20 +387,23 @@ def test_an_inline_create_that_runs_out_of_time(
 ) -> None:
     client = client_for(entrypoint, aws, fake)
     # Writes wait their full timeout, and every other one gets no answer: the key's claim is
-    # retried once (7 s with the backoff), the blueprint's put too (9 s), the job's write
-    # times out (3 s) and after the backoff the 8 s left are the reserve: no time to retry.
+    # retried once (7 s with the backoff), the blueprint's put too (9 s), the job's write (a
+    # transaction with its owner's count) times out (3 s) and after the backoff the 8 s left
+    # are the reserve: no time to retry.
     writes = Slow([TIMEOUT, ANSWER], seconds=3.0, clock=fake).install(dynamodb(), "PutItem")
+    job = Slow([TIMEOUT], seconds=3.0, clock=fake).install(dynamodb(), "TransactWriteItems")
     puts = Slow([TIMEOUT, ANSWER], seconds=4.0, clock=fake).install(s3(), "PutObject")
     started = fake()
     reply = create(client)
     assert_unavailable_in_time(reply, fake() - started)
-    assert (writes.calls, puts.calls) == (3, 2)
-    assert "request out of time: The job store was not called (PutItem)" in caplog.text
+    assert (writes.calls, job.calls, puts.calls) == (2, 1, 2)
+    assert "request out of time: The job store was not called (TransactWriteItems)" in caplog.text
     # In the reserve: the blueprint written is removed, the key released.
     assert blueprint_keys() == []
     assert (items("JOB"), items("IDEMPOTENCY")) == (0, 0)
 
     writes.stop()
+    job.stop()
     puts.stop()
     again = create(client)
     assert again.status == 201, again.body
@@ -422,6 +446,6 @@ def test_a_create_from_an_upload_that_runs_out_of_time(
 
 
 def test_memory_storage_pays_no_attention_to_the_deadline(fake: FakeMonotonic) -> None:
-    service = UseCases.over(MemoryJobStore(), MemoryBlobStore(), SteppingClock(), SeededEntropy())
+    service = memory_service(MemoryJobStore())
     client = LambdaClient(service, Settings(), monotonic=fake, timeout_seconds=0.5)
     assert create(client).status == 201

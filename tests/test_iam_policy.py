@@ -2,9 +2,11 @@
 
 A workload drives every route of the API through the Lambda handler, built by the production
 composition root, against DynamoDB and S3 on moto in process, including the failures that
-clean up after themselves. Every operation the service issues is recorded (``tests/iam.py``),
-mapped to the IAM actions and resources it needs, and compared with the ApiFunction's policy
-statements both ways: a call the policy does not allow fails, and so does a grant no call needs.
+clean up after themselves; a second one calls the store methods of tenancy (listings, counts,
+keys, rate counters) directly, so each is recorded whichever routes use it. Every operation the
+service issues is recorded (``tests/iam.py``), mapped to the IAM actions and resources it needs,
+and compared with the ApiFunction's policy statements both ways: a call the policy does not
+allow fails, and so does a grant no call needs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ import pytest
 from attrs import evolve, frozen
 
 from adapters.aws import DYNAMODB_POLICY, S3_POLICY
-from adapters.dynamodb import DynamoDBIdempotencyStore
+from adapters.dynamodb import (
+    DynamoDBApiKeyStore,
+    DynamoDBIdempotencyStore,
+    DynamoDBJobStore,
+    DynamoDBRateCounter,
+)
+from domain import api_keys
+from domain.api_keys import ApiKey
+from domain.job import JobStatus
+from domain.principals import SCOPES
 from entrypoints import lambda_api
 from entrypoints.aws import aws_service, init_storage, jobs_table
 from entrypoints.bootstrap import build_api
@@ -73,6 +84,7 @@ def recording() -> Recording:
     with pytest.MonkeyPatch.context() as monkeypatch, moto_in_process(monkeypatch) as recorder:
         init_storage(SETTINGS)  # set-up: no port method issues these
         requested = drive_the_function(recorder)
+        drive_the_stores(recorder)
     return Recording(list(recorder.calls), requested)
 
 
@@ -132,6 +144,8 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
         boto3.client("dynamodb", region_name=REGION),
         boto3.client("s3", region_name=REGION),
     )
+    # That blueprint's result is cached: its completed job is one PutItem (an unfinished job
+    # would be a transaction with its owner's count).
     put = Fault("dynamodb", "InternalServerError", 500, times=DYNAMODB_POLICY.max_attempts)
     put.install(dynamodb, "PutItem")
     create(503, png(), **{"Cache-Control": "no-cache"})
@@ -143,6 +157,42 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
     return requested
 
 
+OWNER = "owner-iam"
+
+
+def drive_the_stores(recorder: Recorder) -> None:
+    """The store methods tenancy added, called as the function calls them, on the table the
+    composition root builds. Keys are made, listed and revoked by operators (the command line,
+    with credentials of their own), so those calls are set-up here, not the function's."""
+    table = jobs_table(SETTINGS)
+    jobs, keys, counter = (
+        DynamoDBJobStore(table),
+        DynamoDBApiKeyStore(table),
+        DynamoDBRateCounter(table),
+    )
+    secret = api_keys.new_secret(bytes(api_keys.RANDOM_BYTES))
+    key = ApiKey(
+        api_keys.new_key_id(START, bytes(10)),
+        api_keys.digest_of(secret),
+        OWNER,
+        "iam workload",
+        SCOPES,
+        START,
+    )
+    with recorder.paused():
+        keys.add_key(key)
+        assert keys.list_keys(OWNER) == [key]
+        keys.revoke_key(key.key_id, START)
+    assert keys.find_key(key.digest) == key.revoked(START)
+    assert counter.hit(f"jobs#60#0#{OWNER}", 1, START) == 1
+    assert counter.hit(f"jobs#60#0#{OWNER}", 1, START) is None
+    assert jobs.unfinished_jobs(OWNER) == 0
+    assert jobs.list_jobs(OWNER, None, 10, None).jobs == []
+    assert (
+        jobs.list_jobs(OWNER, JobStatus.COMPLETED, 10, "job_01jdz5k3a1b2c3d4e5f6g7h8j9").jobs == []
+    )
+
+
 # -- the policy against the recording ---------------------------------------------------------
 
 
@@ -151,6 +201,29 @@ def test_the_policy_grants_what_the_function_calls_and_nothing_more(
 ) -> None:
     findings = compare(recording.function_calls, function_statements(NAMES))
     assert findings.ok, f"\n{findings}"
+
+
+def test_the_policy_grants_what_the_stores_of_tenancy_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stores' workload alone, against the policy: whatever it needs is granted (the
+    comparison both ways is the whole recording's)."""
+    with moto_in_process(monkeypatch) as recorder:
+        init_storage(SETTINGS)
+        drive_the_stores(recorder)
+    findings = compare(recorder.function_calls(), function_statements(NAMES))
+    assert (findings.unmapped, findings.missing) == ([], [])
+    issued = {(call.issuer, call.operation) for call in recorder.function_calls()}
+    assert issued == {
+        ("DynamoDBApiKeyStore.find_key", "GetItem"),
+        ("DynamoDBRateCounter.hit", "UpdateItem"),
+        ("DynamoDBJobStore.unfinished_jobs", "GetItem"),
+        ("DynamoDBJobStore.list_jobs", "Query"),
+    }
+    indexes = {
+        call.params["IndexName"] for call in recorder.function_calls() if call.operation == "Query"
+    }
+    assert indexes == {"jobs-by-owner", "jobs-by-owner-status"}
 
 
 def test_the_workload_requests_every_route(recording: Recording) -> None:
@@ -276,6 +349,8 @@ def test_the_template_resolves_to_the_tables_and_buckets_arns() -> None:
     assert resources == {
         NAMES.table_arn(),
         f"{NAMES.table_arn()}/index/completed-by-blueprint-hash",
+        f"{NAMES.table_arn()}/index/jobs-by-owner",
+        f"{NAMES.table_arn()}/index/jobs-by-owner-status",
         f"arn:aws:s3:::{BUCKET}",
         f"arn:aws:s3:::{BUCKET}/blueprints/*",
         f"arn:aws:s3:::{BUCKET}/uploads/*",

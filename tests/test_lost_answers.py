@@ -9,11 +9,12 @@ and no blob may be deleted under a job that exists.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from adapters.dynamodb import DynamoDBJobStore
+from adapters.dynamodb import DynamoDBApiKeyStore, DynamoDBJobStore, DynamoDBRateCounter
 from adapters.memory import MemoryIdempotencyStore
 from adapters.s3 import S3BlobStore
 from domain.use_cases import UseCases
@@ -21,7 +22,7 @@ from tests.aws import FAULTS, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import LOST, TIMEOUT, Fault, LostAnswer, Slow
-from tests.helpers import ORIGIN, SETTINGS
+from tests.helpers import ORIGIN, OWNER, SETTINGS, UNKNOWN, a_job, a_session
 from tests.http.clients import CLIENTS, Client
 
 
@@ -34,7 +35,14 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoDBJobStore, 
 @pytest.fixture
 def service(stores: tuple[DynamoDBJobStore, S3BlobStore]) -> UseCases:
     jobs, blobs = stores
-    return UseCases.over(jobs, blobs, SteppingClock(), SeededEntropy())
+    return UseCases.over(
+        jobs,
+        blobs,
+        SteppingClock(),
+        SeededEntropy(),
+        keys=DynamoDBApiKeyStore(jobs.table),
+        counter=DynamoDBRateCounter(jobs.table),
+    )
 
 
 @pytest.fixture(params=sorted(CLIENTS))
@@ -49,8 +57,8 @@ def lose(stores: tuple[DynamoDBJobStore, S3BlobStore], operation: str) -> LostAn
     return LostAnswer().install(stores[0].table.client, operation)
 
 
-def test_a_create_whose_put_landed_is_the_job(client: Client, stores: Any) -> None:
-    lost = lose(stores, "PutItem")
+def test_a_create_whose_write_landed_is_the_job(client: Client, stores: Any) -> None:
+    lost = lose(stores, "TransactWriteItems")  # the job and its owner's count
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -67,7 +75,7 @@ def test_a_cancel_under_if_match_whose_write_landed_is_not_a_failed_precondition
     job = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     ).data
-    lost = lose(stores, "PutItem")
+    lost = lose(stores, "TransactWriteItems")  # the job, and its owner's count released
     cancelled = client.request(
         "DELETE", f"/api/v1/jobs/{job['job_id']}", headers={"If-Match": '"1"'}
     )
@@ -83,7 +91,7 @@ def test_a_transition_whose_write_landed_is_not_refused(service: UseCases, store
     started = service.lifecycle.start_processing(job.job_id)
     assert lost.lost == 1
     assert started.status.value == "processing"
-    assert service.lifecycle.get_job(job.job_id) == started
+    assert service.lifecycle.get_job(OWNER, job.job_id) == started
 
 
 def test_a_job_from_an_upload_whose_transaction_landed(client: Client, stores: Any) -> None:
@@ -111,7 +119,7 @@ def test_feedback_whose_transaction_landed_is_recorded_once(
     answer = client.request("POST", f"/api/v1/jobs/{job.job_id}/feedback", json_body={"rating": 4})
     assert lost.lost == 1
     assert answer.status == 201, answer.body
-    assert [entry.rating for entry in service.feedback.list_feedback(job.job_id)] == [4]
+    assert [entry.rating for entry in service.feedback.list_feedback(OWNER, job.job_id)] == [4]
 
 
 # -- every attempt times out: the write is read back before its blob is touched -------------
@@ -126,7 +134,7 @@ def test_a_create_whose_first_attempt_landed_and_every_answer_was_lost(
     client: Client, stores: Any
 ) -> None:
     jobs, blobs = stores
-    slow = Slow([LOST, TIMEOUT, TIMEOUT]).install(jobs.table.client, "PutItem")
+    slow = Slow([LOST, TIMEOUT, TIMEOUT]).install(jobs.table.client, "TransactWriteItems")
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -137,7 +145,7 @@ def test_a_create_whose_first_attempt_landed_and_every_answer_was_lost(
 
 def test_a_create_that_never_landed_removes_its_blob(client: Client, stores: Any) -> None:
     jobs, blobs = stores
-    Slow([TIMEOUT]).install(jobs.table.client, "PutItem")
+    Slow([TIMEOUT]).install(jobs.table.client, "TransactWriteItems")
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
     )
@@ -147,7 +155,8 @@ def test_a_create_that_never_landed_removes_its_blob(client: Client, stores: Any
 
 def test_a_blob_is_kept_when_the_jobs_write_cannot_be_settled(client: Client, stores: Any) -> None:
     jobs, blobs = stores
-    Slow([LOST, TIMEOUT, TIMEOUT], times=3).install(jobs.table.client, "PutItem")
+    client.request("GET", f"/api/v1/jobs/{UNKNOWN}")  # the caller's key is known from now on
+    Slow([LOST, TIMEOUT, TIMEOUT], times=3).install(jobs.table.client, "TransactWriteItems")
     dark = Slow([TIMEOUT]).install(jobs.table.client, "GetItem")  # the read that would tell
     created = client.request(
         "POST", "/api/v1/jobs", headers={"Content-Type": "image/png"}, body=png()
@@ -206,10 +215,12 @@ def test_a_transaction_cancelled_as_throttled_is_503(
     created = client.request("POST", "/api/v1/jobs", json_body={"upload_id": upload_id})
     assert created.status == 503, created.body
     assert _job_blobs(stores[1]) == []  # it did not land: the copy is gone
+    FAULTS.remove(fault)  # making and finishing a job are transactions too
     job = service.intake.create_job([png()], ORIGIN)
     service.lifecycle.start_processing(job.job_id)
     service.lifecycle.complete_job(job.job_id, "results/r.json")
     fault.cancellation = ["None", "None", reason]
+    FAULTS.append(fault)
     rated = client.request("POST", f"/api/v1/jobs/{job.job_id}/feedback", json_body={"rating": 4})
     assert rated.status == 503, rated.body
 
@@ -243,3 +254,51 @@ def test_an_upload_taken_while_its_transaction_kept_conflicting_is_already_used(
     assert created.error["code"] == "UPLOAD_ALREADY_USED"
     assert created.error["details"]["job_id"] == winner
     assert _job_blobs(stores[1]) == []  # the loser's copy is gone
+
+
+# -- the store's transactions with an owner's count ------------------------------------------
+
+EXPIRES = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+
+
+def test_an_unfinished_job_whose_transaction_landed_is_counted_once(stores: Any) -> None:
+    jobs, _ = stores
+    job = a_job()
+    lost = lose(stores, "TransactWriteItems")
+    jobs.add(job, unfinished_limit=1)  # the retry meets the job, and the count at the limit
+    assert lost.lost == 1
+    assert (jobs.get(job.job_id), jobs.unfinished_jobs(OWNER)) == (job, 1)
+
+
+def test_a_finishing_save_whose_transaction_landed_releases_once(stores: Any) -> None:
+    jobs, _ = stores
+    job, other = a_job(), a_job()
+    jobs.add(job)
+    jobs.add(other)
+    cancelled = job.cancel(job.created_at)
+    lost = lose(stores, "TransactWriteItems")
+    jobs.save(cancelled, expected_version=1)  # the retry meets a version that moved on
+    assert lost.lost == 1
+    assert (jobs.get(job.job_id), jobs.unfinished_jobs(OWNER)) == (cancelled, 1)
+
+
+def test_a_job_from_an_upload_whose_transaction_landed_at_the_limit(stores: Any) -> None:
+    jobs, _ = stores
+    session, job = a_session(), a_job()
+    jobs.add_upload(session)
+    lost = lose(stores, "TransactWriteItems")
+    jobs.add_job_from_upload(job, session.upload_id, unfinished_limit=1)
+    assert lost.lost == 1
+    assert (jobs.get(job.job_id), jobs.unfinished_jobs(OWNER)) == (job, 1)
+    assert jobs.get_upload(session.upload_id).job_id == job.job_id
+
+
+def test_a_rate_hit_whose_answer_was_lost_may_count_twice_never_one_more(stores: Any) -> None:
+    """The documented trade-off: the retry counts again, so a request may be refused early;
+    none is let through past the quota."""
+    jobs, _ = stores
+    counter = DynamoDBRateCounter(jobs.table)
+    lost = lose(stores, "UpdateItem")
+    assert counter.hit("c", 2, EXPIRES) == 2
+    assert lost.lost == 1
+    assert counter.hit("c", 2, EXPIRES) is None

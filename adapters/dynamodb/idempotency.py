@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.aws import finishing
+from adapters.dynamodb.outcomes import ConditionFailed
 from adapters.dynamodb.schema import IDEMPOTENCY_PREFIX, IDEMPOTENCY_SK, IdempotencyItem, Item
-from adapters.dynamodb.table import ConditionFailed, Table
+from adapters.dynamodb.table import Table
 from domain.errors import ConcurrentModification
 from domain.timestamps import format_timestamp, parse_timestamp
 from ports.idempotency import IdempotencyRecord, RecordState

@@ -1,43 +1,47 @@
-"""The job store on DynamoDB: jobs and their feedback, and (through ``uploads``) the upload
-sessions jobs are made from. The items and keys are in ``schema``, the calls in ``table``."""
+"""The job store on DynamoDB: jobs, their owners' unfinished counts and listings, and (through
+``feedback`` and ``uploads``) the feedback on jobs and the upload sessions jobs are made from.
+The items and keys are in ``schema``, the calls in ``table``."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from typing import NoReturn
 
 from adapters.aws import finishing
-from adapters.dynamodb.schema import (
-    BY_HASH_INDEX,
-    COUNTER_SK,
-    FEEDBACK_PREFIX,
-    JOB_SK,
-    CounterItem,
-    FeedbackItem,
-    Item,
-    JobItem,
-)
-from adapters.dynamodb.table import (
+from adapters.dynamodb.counts import Counted, released, unfinished
+from adapters.dynamodb.feedback import FeedbackEntries
+from adapters.dynamodb.outcomes import (
     TRANSACTION_ATTEMPTS,
     ConditionFailed,
-    Table,
     TransactionCancelled,
     pause_after_conflict,
 )
+from adapters.dynamodb.schema import (
+    BY_HASH_INDEX,
+    BY_OWNER_INDEX,
+    BY_OWNER_STATUS_INDEX,
+    JOB_SK,
+    Item,
+    JobItem,
+)
+from adapters.dynamodb.table import Table
 from adapters.dynamodb.uploads import UploadSessions
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
-    FeedbackLimitReached,
     JobAlreadyExists,
     JobNotFound,
     ServiceUnavailable,
     WriteOutcomeUnknown,
 )
 from domain.feedback import Feedback
-from domain.job import Job, JobError, JobStatus
+from domain.job import TERMINAL, Job, JobError, JobStatus
 from domain.timestamps import format_timestamp, parse_timestamp
 from domain.upload import UploadSession
+from ports.jobs import JobPage
+
+_UNFINISHED = [status.value for status in JobStatus if status not in TERMINAL]
 
 
 class DynamoDBJobStore:
@@ -45,22 +49,26 @@ class DynamoDBJobStore:
 
     def __init__(self, table: Table) -> None:
         self.table = table
+        self._feedback = FeedbackEntries(table)
         self._uploads = UploadSessions(table)
 
     # -- mapping, both ways, explicitly -----------------------------------------------------
 
     @staticmethod
     def _to_item(job: Job) -> JobItem:
+        completed = job.status is JobStatus.COMPLETED
         return JobItem(
             write_token=secrets.token_hex(8),
             pk=job.job_id,
             sk=JOB_SK,
+            owner=job.owner,
+            owner_status=f"{job.owner}#{job.status.value}",
             status=job.status.value,
             created_at=format_timestamp(job.created_at),
             updated_at=format_timestamp(job.updated_at),
             blueprint_format=job.blueprint_format.value,
             blueprint_hash=job.blueprint_hash,
-            completed_hash=job.blueprint_hash if job.status is JobStatus.COMPLETED else None,
+            completed_hash=f"{job.blueprint_hash}#{job.owner}" if completed else None,
             blueprint_size_bytes=job.blueprint_size_bytes,
             blueprint_key=job.blueprint_s3_key,
             result_key=job.result_s3_key,
@@ -77,6 +85,7 @@ class DynamoDBJobStore:
     def _to_job(item: JobItem) -> Job:
         return Job(
             job_id=item.pk,
+            owner=item.owner,
             status=JobStatus(item.status),
             created_at=parse_timestamp(item.created_at),
             updated_at=parse_timestamp(item.updated_at),
@@ -95,21 +104,49 @@ class DynamoDBJobStore:
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, unfinished_limit: int | None = None) -> None:
+        """A finished job (the result cache's) is one conditioned put; an unfinished one, one
+        transaction with its owner's count."""
         item = self._to_item(job)
+        if job.done:
+            self._settled(item, lambda: self._put_new(item))
+        else:
+            counted = Counted(job.owner, unfinished_limit)
+            self._settled(item, lambda: self._add_counted(item, counted))
 
-        def write() -> None:
+    def _put_new(self, item: JobItem) -> None:
+        try:
+            self.table.put_item(item, condition=Item.pk.does_not_exist())
+        except ConditionFailed:
+            # botocore retries a call whose answer was lost; if the first attempt landed, the
+            # retry finds the job there. Only another job under this id is a conflict.
+            if not self._landed(item):
+                raise JobAlreadyExists("A job with this id exists.", job_id=item.pk) from None
+
+    def _add_counted(self, item: JobItem, counted: Counted) -> None:
+        for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                self.table.put_item(item, condition=Item.pk.does_not_exist())
-            except ConditionFailed:
-                # botocore retries a call whose answer was lost; if the first attempt landed,
-                # the retry finds the job there. Only another job under this id is a conflict.
-                if not self._landed(item):
-                    raise JobAlreadyExists(
-                        "A job with this id exists.", job_id=job.job_id
-                    ) from None
-
-        self._settled(item, write)
+                # The write's own token: DynamoDB takes a retry of a transaction that landed
+                # as done, and no other write can be mistaken for this one.
+                self.table.transact_write(
+                    item.write_token,
+                    puts=[(item, Item.pk.does_not_exist())],
+                    updates=[counted.update()],
+                )
+                return
+            except TransactionCancelled as cancelled:
+                # Items in the order sent: the job, its owner's count.
+                if cancelled.condition_failed(0):
+                    if self._landed(item):  # an earlier attempt of this write landed
+                        return
+                    raise JobAlreadyExists("A job with this id exists.", job_id=item.pk) from None
+                counted.raise_if_refused(cancelled, 1)
+                if not cancelled.conflicted:
+                    raise
+                pause_after_conflict(attempt)
+        raise ConcurrentModification(
+            "This owner's jobs are being written concurrently; try again.", job_id=item.pk
+        )
 
     def _settled(self, item: JobItem, write: Callable[[], None]) -> None:
         """Run ``write``, which creates ``item``. A write that failed as unavailable may have
@@ -137,6 +174,9 @@ class DynamoDBJobStore:
         stored = self.table.get_item(JobItem, item.pk, JOB_SK)
         return stored is not None and stored.write_token == item.write_token
 
+    def unfinished_jobs(self, owner: str) -> int:
+        return unfinished(self.table, owner)
+
     def get(self, job_id: str) -> Job:
         item = self.table.get_item(JobItem, job_id, JOB_SK)
         if item is None:
@@ -144,87 +184,92 @@ class DynamoDBJobStore:
         return self._to_job(item)
 
     def save(self, job: Job, expected_version: int) -> None:
+        """A conditioned put; one that finishes the job is a transaction that also takes it
+        off its owner's unfinished count."""
         if job.version != expected_version + 1:
             raise ValueError("a saved job's version must be expected_version + 1")
         item = self._to_item(job)
+        if job.done:
+            self._finish(item, expected_version)
+        else:
+            self._replace(item, expected_version)
+
+    def _replace(self, item: JobItem, expected_version: int) -> None:
         try:
             self.table.put_item(item, condition=JobItem.version == expected_version)
         except ConditionFailed:
-            if self._landed(item):
-                return
-            self.get(job.job_id)  # raises JobNotFound if the job is not there at all
-            raise ConcurrentModification(
-                "The job changed concurrently.",
-                job_id=job.job_id,
-                expected_version=expected_version,
-            ) from None
+            if not self._landed(item):
+                self._refuse(item.pk, expected_version)
 
-    def find_completed_by_hash(self, sha256: str) -> Job | None:
-        found = self.table.query(JobItem, sha256, index=BY_HASH_INDEX, limit=1)
+    def _finish(self, item: JobItem, expected_version: int) -> None:
+        # Only a job that was unfinished is taken off the count: one finished already (saved
+        # again, finished) is replaced alone.
+        unfinished_before = (JobItem.version == expected_version) & JobItem.status.is_in(
+            *_UNFINISHED
+        )
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self.table.transact_write(
+                    item.write_token,
+                    puts=[(item, unfinished_before)],
+                    updates=[released(item.owner)],
+                )
+                return
+            except TransactionCancelled as cancelled:
+                if cancelled.condition_failed(0):
+                    if self._landed(item):  # an earlier attempt of this write landed
+                        return
+                    stored = self.get(item.pk)  # raises JobNotFound if it is not there at all
+                    if stored.version == expected_version and stored.done:
+                        self._replace(item, expected_version)
+                        return
+                    self._refuse(item.pk, expected_version)
+                if not cancelled.conflicted:
+                    raise
+                pause_after_conflict(attempt)
+        raise ConcurrentModification(
+            "This owner's jobs are being written concurrently; try again.", job_id=item.pk
+        )
+
+    def _refuse(self, job_id: str, expected_version: int) -> NoReturn:
+        self.get(job_id)  # raises JobNotFound if the job is not there at all
+        raise ConcurrentModification(
+            "The job changed concurrently.", job_id=job_id, expected_version=expected_version
+        ) from None
+
+    def list_jobs(
+        self, owner: str, status: JobStatus | None, limit: int, after: str | None
+    ) -> JobPage:
+        """A query of ``jobs-by-owner`` (or ``jobs-by-owner-status``), newest first, for one
+        job more than asked: whether it is there says whether more follow. Eventually
+        consistent, as every global secondary index: a job written a moment ago may be
+        missing, or listed as it was, for a short while."""
+        if status is None:
+            index, name, key = BY_OWNER_INDEX, "owner", owner
+        else:
+            index, name, key = BY_OWNER_STATUS_INDEX, "owner_status", f"{owner}#{status.value}"
+        if after == "":
+            return JobPage([], more=False)  # no job id sorts before "" (and DynamoDB refuses it)
+        start = None if after is None else {name: key, "pk": after, "sk": JOB_SK}
+        items = self.table.query(
+            JobItem, key, index=index, limit=max(limit, 0) + 1, descending=True, after=start
+        )
+        jobs = [self._to_job(item) for item in items]
+        return JobPage(jobs[:limit], more=len(jobs) > limit)
+
+    def find_completed_by_hash(self, owner: str, sha256: str) -> Job | None:
+        """A query of the sparse index of completed jobs, by ``"<sha256>#<owner>"``:
+        eventually consistent."""
+        found = self.table.query(JobItem, f"{sha256}#{owner}", index=BY_HASH_INDEX, limit=1)
         return self._to_job(found[0]) if found else None
 
     # -- feedback ---------------------------------------------------------------------------
 
     def add_feedback(self, feedback: Feedback, limit: int) -> None:
-        """One transaction: the job exists, the counter stays within ``limit``, the entry is
-        new. Conflicting transactions on the counter are retried a few times."""
-        created = format_timestamp(feedback.created_at)
-        entry = FeedbackItem(
-            pk=feedback.job_id,
-            sk=f"{FEEDBACK_PREFIX}{created}#{feedback.feedback_id}",
-            feedback_id=feedback.feedback_id,
-            rating=feedback.rating,
-            comment=feedback.comment,
-            created_at=created,
-        )
-        counter = CounterItem(pk=feedback.job_id, sk=COUNTER_SK)
-        within_limit = (CounterItem.entries < limit) | CounterItem.entries.does_not_exist()
-        for attempt in range(TRANSACTION_ATTEMPTS):
-            try:
-                # The token makes DynamoDB take a retry of a transaction that landed as done.
-                self.table.transact_write(
-                    feedback.feedback_id,
-                    checks=[(feedback.job_id, JOB_SK, Item.pk.exists())],
-                    puts=[(entry, Item.pk.does_not_exist())],
-                    updates=[
-                        (
-                            counter,
-                            [CounterItem.entries.add(1), CounterItem.kind.set(CounterItem)],
-                            within_limit,
-                        )
-                    ],
-                )
-                return
-            except TransactionCancelled as cancelled:
-                # Items in the order sent: the job's check, the entry, the counter.
-                if cancelled.condition_failed(1):  # the entry, with its unique id, is there
-                    return  # this write landed
-                if cancelled.condition_failed(0):
-                    raise JobNotFound("No job has this id.", job_id=feedback.job_id) from None
-                if cancelled.condition_failed(2):
-                    raise FeedbackLimitReached(
-                        f"A job takes at most {limit} feedback entries.", limit=limit
-                    ) from None
-                if not cancelled.conflicted:
-                    raise
-                pause_after_conflict(attempt)
-        raise ConcurrentModification(
-            "Feedback for this job is being written concurrently; try again.",
-            job_id=feedback.job_id,
-        )
+        self._feedback.add(feedback, limit)
 
     def list_feedback(self, job_id: str) -> list[Feedback]:
-        items = self.table.query(FeedbackItem, job_id, Item.sk.startswith(FEEDBACK_PREFIX))
-        return [
-            Feedback(
-                feedback_id=item.feedback_id,
-                job_id=item.pk,
-                rating=int(item.rating),
-                comment=item.comment,
-                created_at=parse_timestamp(item.created_at),
-            )
-            for item in items
-        ]
+        return self._feedback.list(job_id)
 
     # -- upload sessions --------------------------------------------------------------------
 
@@ -234,10 +279,14 @@ class DynamoDBJobStore:
     def get_upload(self, upload_id: str) -> UploadSession:
         return self._uploads.get(upload_id)
 
-    def add_job_from_upload(self, job: Job, upload_id: str) -> None:
-        """The job and the session's mark, both or neither (see ``UploadSessions.take``)."""
+    def add_job_from_upload(
+        self, job: Job, upload_id: str, unfinished_limit: int | None = None
+    ) -> None:
+        """The job, the session's mark and (an unfinished job) its owner's count, all or
+        none (see ``UploadSessions.take``)."""
         item = self._to_item(job)
-        self._settled(item, lambda: self._uploads.take(upload_id, item, self._landed))
+        counted = None if job.done else Counted(job.owner, unfinished_limit)
+        self._settled(item, lambda: self._uploads.take(upload_id, item, self._landed, counted))
 
     def ping(self) -> None:
         self.table.ping()

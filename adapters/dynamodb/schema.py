@@ -1,14 +1,37 @@
-"""The jobs table: its keys, its index, and the items it holds.
+"""The jobs table: its keys, its indexes, and the items it holds.
 
 One table, keyed ``pk`` and ``sk``:
 
-- a job (``pk`` = the job id, ``sk = "JOB"``);
+- a job (``pk`` = the job id, ``sk = "JOB"``), which carries its ``owner`` and the keys of the
+  indexes below;
 - one item per feedback entry (``sk = "FB#<created_at>#<feedback_id>"``, so a query returns
   them oldest first) and a feedback counter (``sk = "FEEDBACK_COUNT"``). Keeping feedback out
   of the job item keeps every item a few KB, whatever the number of entries, and keeps the
   job's version for the job;
 - an upload session (``pk`` = the upload id, ``sk = "UPLOAD"``);
-- an idempotency record (``pk = "IDEM#<scope>"``, ``sk = "IDEMPOTENCY"``).
+- an idempotency record (``pk = "IDEM#<scope>"``, ``sk = "IDEMPOTENCY"``);
+- each owner's count of unfinished jobs (``pk = "OWNER#<owner>"``, ``sk = "UNFINISHED"``),
+  written in the same transaction as the jobs it counts;
+- an API key, twice, both copies written in one transaction: by the digest of its secret
+  (``pk = "KEY#<digest>"``, ``sk = "KEY"``), to authenticate, and in the one partition of
+  every key (``pk = "KEYS"``, ``sk`` = the key id), to list them oldest first without a scan;
+- a rate counter (``pk = "RATE#<counter>"``, ``sk = "RATE"``), one per owner, policy and
+  window.
+
+Three global secondary indexes, all sparse: only job items carry their keys. So no other
+item may have an attribute named ``owner``, ``owner_status`` or ``completed_hash`` (an upload
+session's owner is ``upload_owner``, a key's ``key_owner``):
+
+- ``completed-by-blueprint-hash``: completed jobs by ``completed_hash`` =
+  ``"<sha256>#<owner>"`` (the result cache, scoped to the owner; a SHA-256 is 64 characters,
+  so the value splits one way only);
+- ``jobs-by-owner``: an owner's jobs by ``owner``, sorted by ``pk`` (job ids are ULIDs: newest
+  last), for listings;
+- ``jobs-by-owner-status``: the same by ``owner_status`` = ``"<owner>#<status>"`` (no status
+  has a ``#``: the value splits at its last one), for listings of one status.
+
+Like every global secondary index, they are eventually consistent: a job written a moment ago
+may be missing from them, or be there as it was, for a short while.
 
 The models are PynamoDB models used for what they declare (attribute names and types, the
 discriminator, conditions and update actions) and to convert items both ways. They never call
@@ -27,6 +50,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.models import Model
 
@@ -39,9 +63,19 @@ COUNTER_SK = "FEEDBACK_COUNT"
 UPLOAD_SK = "UPLOAD"
 IDEMPOTENCY_PREFIX = "IDEM#"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+UNFINISHED_PREFIX = "OWNER#"
+UNFINISHED_SK = "UNFINISHED"
+KEY_PREFIX = "KEY#"
+KEY_SK = "KEY"
+KEYS_PK = "KEYS"
+RATE_PREFIX = "RATE#"
+RATE_SK = "RATE"
 # Sparse: only completed jobs carry ``completed_hash``, so the index holds just what the
 # result cache may reuse. Like every global secondary index, it is eventually consistent.
 BY_HASH_INDEX = "completed-by-blueprint-hash"
+# Sparse too: only jobs carry ``owner`` and ``owner_status``. Sorted by job id.
+BY_OWNER_INDEX = "jobs-by-owner"
+BY_OWNER_STATUS_INDEX = "jobs-by-owner-status"
 # DynamoDB deletes an item some time after this (TTL lags); reads check the expiry themselves.
 EXPIRES = "expires"
 
@@ -58,13 +92,31 @@ def table_schema(name: str) -> CreateTableInputTypeDef:
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "completed_hash", "AttributeType": "S"},
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "owner_status", "AttributeType": "S"},
         ],
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": BY_HASH_INDEX,
                 "KeySchema": [{"AttributeName": "completed_hash", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": BY_OWNER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "pk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": BY_OWNER_STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "owner_status", "KeyType": "HASH"},
+                    {"AttributeName": "pk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }
@@ -79,12 +131,15 @@ class Item(Model):
 
 
 class JobItem(Item, discriminator="job"):
+    owner = UnicodeAttribute()  # the key of jobs-by-owner
+    owner_status = UnicodeAttribute()  # the key of jobs-by-owner-status: "<owner>#<status>"
     status = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     blueprint_format = UnicodeAttribute()
     blueprint_hash = UnicodeAttribute()
-    completed_hash = UnicodeAttribute(null=True)  # the index's key: set once completed
+    # The result cache's key, "<sha256>#<owner>": set once completed.
+    completed_hash = UnicodeAttribute(null=True)
     blueprint_size_bytes = NumberAttribute()
     blueprint_key = UnicodeAttribute()
     result_key = UnicodeAttribute(null=True)
@@ -113,6 +168,7 @@ class CounterItem(Item, discriminator="feedback_count"):
 
 
 class UploadItem(Item, discriminator="upload"):
+    upload_owner = UnicodeAttribute()  # not "owner": that would put the session in an index
     key = UnicodeAttribute()
     format = UnicodeAttribute()
     size_bytes = NumberAttribute()
@@ -130,4 +186,30 @@ class IdempotencyItem(Item, discriminator="idempotency"):
     expires_at = UnicodeAttribute()
     fingerprint = UnicodeAttribute(null=True)
     response = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True, attr_name=EXPIRES)
+
+
+class UnfinishedItem(Item, discriminator="unfinished"):
+    """An owner's unfinished jobs: added with each, taken off as each finishes."""
+
+    jobs = NumberAttribute(default=0)
+
+
+class ApiKeyItem(Item, discriminator="api_key"):
+    """An API key; the same attributes under its digest and in the listing partition."""
+
+    key_id = UnicodeAttribute()
+    digest = UnicodeAttribute()
+    key_owner = UnicodeAttribute()  # not "owner": that would put the key in an index
+    name = UnicodeAttribute()
+    scopes = UnicodeSetAttribute()
+    # RFC 3339 UTC to the microsecond: a key's times come back exactly as they were given.
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class RateItem(Item, discriminator="rate"):
+    """One window's count of an owner's requests under one policy."""
+
+    hits = NumberAttribute(default=0)
     expires = TTLAttribute(null=True, attr_name=EXPIRES)

@@ -8,14 +8,12 @@ through the connection's public operations.
 
 Errors come out in the stores' terms: a write whose condition failed is ``ConditionFailed``, a
 cancelled transaction ``TransactionCancelled`` with its reasons, a lasting fault
-``ServiceUnavailable`` (``raise_translated``); anything else as it is.
+``ServiceUnavailable`` (``raise_translated``); anything else as it is (see ``outcomes``).
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from weakref import WeakSet
 
@@ -23,12 +21,13 @@ from attrs import field, frozen
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.connection.base import MetaTable
-from pynamodb.constants import ITEM
+from pynamodb.constants import ATTRIBUTES, ITEM, STRING, UPDATED_NEW
 from pynamodb.exceptions import PynamoDBException, TableDoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from adapters.aws import DYNAMODB_POLICY, AttemptGuard, CallPolicy, error_code, raise_translated
+from adapters.dynamodb.outcomes import ConditionFailed, TransactionCancelled, Update
 from adapters.dynamodb.schema import EXPIRES, Item, table_schema
 from domain.errors import ServiceUnavailable, WriteOutcomeUnknown
 
@@ -36,44 +35,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 WHAT = "The job store"
-TRANSACTION_ATTEMPTS = 4
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Cancellation reasons that mean "busy, try later" (DynamoDB's transaction documentation).
 _THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 M = TypeVar("M", bound=Item)
-
-
-class ConditionFailed(Exception):
-    """The write's condition did not hold: nothing was written."""
-
-
-class TransactionCancelled(Exception):
-    """DynamoDB cancelled a transaction; ``reasons`` has one code (or None) per item, in the
-    order ``Table.transact_write`` sends them: condition checks, then puts, then updates."""
-
-    def __init__(self, reasons: Sequence[str | None]) -> None:
-        super().__init__(f"The transaction was cancelled: {list(reasons)}")
-        self.reasons = tuple(reasons)
-
-    def condition_failed(self, item: int) -> bool:
-        """Whether the condition of the ``item``-th item (from 0) failed."""
-        return item < len(self.reasons) and self.reasons[item] == "ConditionalCheckFailed"
-
-    @property
-    def any_condition_failed(self) -> bool:
-        return "ConditionalCheckFailed" in self.reasons
-
-    @property
-    def conflicted(self) -> bool:
-        """Another transaction was writing the same items: trying again may succeed."""
-        return "TransactionConflict" in self.reasons
-
-
-def pause_after_conflict(attempt: int) -> None:
-    """Wait a little, jittered and growing, before trying a conflicted transaction again, so
-    that the transactions in the way can finish (about 0.2 s in all over the attempts)."""
-    time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
 def cancellation_reasons(error: PynamoDBException) -> list[str | None]:
@@ -174,13 +140,19 @@ class Table:
         *,
         index: str | None = None,
         limit: int | None = None,
+        descending: bool = False,
+        after: Mapping[str, str] | None = None,
     ) -> list[M]:
         """The items of ``model`` under ``key`` (of the table, strongly consistent, or of
-        ``index``, eventually), in sort key order; at most ``limit``, each page asking no
-        more than are still wanted."""
+        ``index``, eventually), in sort key order (or the reverse, ``descending``); at most
+        ``limit``, each page asking no more than are still wanted. ``after`` (the string
+        attributes of a key: the index's and the table's) is where the query starts,
+        exclusively; no item need have that key."""
         kind = Item.kind.is_in(*Item.kind.get_registered_subclasses(model))
         found: list[M] = []
-        start: dict[str, Any] | None = None
+        start: dict[str, Any] | None = (
+            None if after is None else {name: {STRING: value} for name, value in after.items()}
+        )
         while True:
             try:
                 page = self._calls.query(
@@ -192,6 +164,7 @@ class Table:
                     exclusive_start_key=start,
                     index_name=index,
                     limit=None if limit is None else limit - len(found),
+                    scan_index_forward=False if descending else None,
                 )
             except PynamoDBException as error:
                 raise_translated(error, WHAT)
@@ -200,16 +173,35 @@ class Table:
             if start is None or (limit is not None and len(found) >= limit):
                 return found
 
+    def update_item(
+        self, item: Item, actions: Sequence[Action], condition: Condition | None = None
+    ) -> dict[str, Any]:
+        """An ``UpdateItem`` of the item with ``item``'s key: the attributes it changed, as
+        stored after it (raw). A failed condition is ``ConditionFailed``."""
+        try:
+            answer = self._calls.update_item(
+                self.name,
+                item.pk,
+                item.sk,
+                actions=actions,
+                condition=condition,
+                return_values=UPDATED_NEW,
+            )
+        except PynamoDBException as error:
+            _raise_refused(error)
+        changed: dict[str, Any] = answer.get(ATTRIBUTES, {})
+        return changed
+
     def transact_write(
         self,
         token: str,
         *,
         checks: Sequence[tuple[str, str, Condition]] = (),
         puts: Sequence[tuple[Item, Condition]] = (),
-        updates: Sequence[tuple[Item, Sequence[Action], Condition]] = (),
+        updates: Sequence[Update] = (),
     ) -> None:
         """One ``TransactWriteItems``: condition checks (pk, sk, condition), puts (item,
-        condition) and updates (item, actions, condition), all or none. ``token`` is its
+        condition) and updates (item, actions, condition or None), all or none. ``token`` is its
         ``ClientRequestToken``: DynamoDB answers a retry of a transaction that landed as done."""
         try:
             self._calls.transact_write_items(

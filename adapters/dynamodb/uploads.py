@@ -1,17 +1,19 @@
 """Upload sessions in the jobs table (``pk`` = the upload id, ``sk = "UPLOAD"``), for the job
-store: a session is recorded when it is opened, and marked with the one job made from it."""
+store: a session is recorded when it is opened, and marked with the one job made from it. Its
+owner is ``upload_owner``: an attribute ``owner`` would put it in the listings' index."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.dynamodb.schema import UPLOAD_SK, Item, JobItem, UploadItem
-from adapters.dynamodb.table import (
+from adapters.dynamodb.counts import Counted
+from adapters.dynamodb.outcomes import (
     TRANSACTION_ATTEMPTS,
-    Table,
     TransactionCancelled,
     pause_after_conflict,
 )
+from adapters.dynamodb.schema import UPLOAD_SK, Item, JobItem, UploadItem
+from adapters.dynamodb.table import Table
 from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
@@ -31,6 +33,7 @@ class UploadSessions:
         item = UploadItem(
             pk=session.upload_id,
             sk=UPLOAD_SK,
+            upload_owner=session.owner,
             key=session.key,
             format=session.format.value,
             size_bytes=session.size_bytes,
@@ -47,6 +50,7 @@ class UploadSessions:
             raise UploadNotFound("No upload session has this id.", upload_id=upload_id)
         return UploadSession(
             upload_id=item.pk,
+            owner=item.upload_owner,
             key=item.key,
             format=BlueprintFormat(item.format),
             size_bytes=int(item.size_bytes),
@@ -55,33 +59,39 @@ class UploadSessions:
             job_id=item.job_id,
         )
 
-    def take(self, upload_id: str, job: JobItem, landed: Callable[[JobItem], bool]) -> None:
+    def take(
+        self,
+        upload_id: str,
+        job: JobItem,
+        landed: Callable[[JobItem], bool],
+        counted: Counted | None = None,
+    ) -> None:
         """One transaction: ``job`` is new, the session exists and has no job yet; it records
-        the job and marks the session with it. ``landed`` tells whether the stored job is the
-        one ``job`` wrote.
+        the job, marks the session with it and, given ``counted``, counts the job as its
+        owner's (within the limit). ``landed`` tells whether the stored job is the one ``job``
+        wrote.
 
         Concurrent creations from one session conflict on it; a conflict is tried again, and
         then the session's condition decides which request made the job.
         """
         session = UploadItem(pk=upload_id, sk=UPLOAD_SK)
+        mark = (
+            session,
+            [UploadItem.job_id.set(job.pk)],
+            Item.pk.exists() & UploadItem.job_id.does_not_exist(),
+        )
+        updates = [mark] if counted is None else [mark, counted.update()]
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                # The token makes DynamoDB take a retry of a transaction that landed as done.
+                # The write's own token: DynamoDB takes a retry of a transaction that landed
+                # as done, and no other write can be mistaken for this one.
                 self._table.transact_write(
-                    job.pk,
-                    puts=[(job, Item.pk.does_not_exist())],
-                    updates=[
-                        (
-                            session,
-                            [UploadItem.job_id.set(job.pk)],
-                            Item.pk.exists() & UploadItem.job_id.does_not_exist(),
-                        )
-                    ],
+                    job.write_token, puts=[(job, Item.pk.does_not_exist())], updates=updates
                 )
                 return
             except TransactionCancelled as cancelled:
                 if cancelled.any_condition_failed:
-                    self._explain_refusal(upload_id, job, cancelled, landed)
+                    self._explain_refusal(upload_id, job, cancelled, landed, counted)
                     return  # an earlier attempt of this transaction landed
                 if not cancelled.conflicted:
                     raise
@@ -101,12 +111,16 @@ class UploadSessions:
         job: JobItem,
         cancelled: TransactionCancelled,
         landed: Callable[[JobItem], bool],
+        counted: Counted | None,
     ) -> None:
         """Return if ``job`` is stored and holds the session (the transaction landed on an
         earlier attempt); raise what refused it otherwise."""
         current = self.get(upload_id)  # raises UploadNotFound if missing
         if current.job_id == job.pk and landed(job):
             return
-        if cancelled.condition_failed(0):  # the job's put
+        # Items in the order sent: the job's put, the session's mark, the owner's count.
+        if cancelled.condition_failed(0):
             raise JobAlreadyExists("A job with this id exists.", job_id=job.pk)
+        if counted is not None and not cancelled.condition_failed(1):
+            counted.raise_if_refused(cancelled, 2)
         raise UploadAlreadyUsed("This upload has already created a job.", job_id=current.job_id)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
@@ -22,7 +20,7 @@ from domain.errors import (
 from domain.job import Job
 from ports.jobs import JobStore
 from tests.fakes import START
-from tests.helpers import a_job, a_session, feedback_for
+from tests.helpers import OWNER, a_job, a_session, eventually, feedback_for
 
 LATER = START + timedelta(seconds=2)
 
@@ -218,30 +216,20 @@ def test_racing_jobs_from_one_upload_have_one_winner(job_store: JobStore) -> Non
     assert sorted(outcomes) == ["lost"] * 5 + ["won"]
 
 
-def eventually(lookup: Callable[[], Job | None], attempts: int = 50) -> Job | None:
-    """The port promises eventual consistency only: look again, a bounded number of times."""
-    for _ in range(attempts):
-        found = lookup()
-        if found is not None:
-            return found
-        time.sleep(0.05)
-    return None
-
-
 def test_find_completed_by_hash(job_store: JobStore) -> None:
     pending, done, other = a_job(), a_job(), a_job()
     done_hash = attrs.evolve(done, blueprint_hash="c" * 64)
     for job in (attrs.evolve(pending, blueprint_hash="c" * 64), done_hash, other):
         job_store.add(job)
     # Never an unfinished job, however long one looks.
-    assert job_store.find_completed_by_hash("c" * 64) is None
+    assert job_store.find_completed_by_hash(OWNER, "c" * 64) is None
     processing = done_hash.start_processing(LATER)
     job_store.save(processing, expected_version=1)
-    assert job_store.find_completed_by_hash("c" * 64) is None
+    assert job_store.find_completed_by_hash(OWNER, "c" * 64) is None
     completed = processing.complete("results/r.json", LATER)
     job_store.save(completed, expected_version=2)
-    assert eventually(lambda: job_store.find_completed_by_hash("c" * 64)) == completed
-    assert job_store.find_completed_by_hash("d" * 64) is None
+    assert eventually(lambda: job_store.find_completed_by_hash(OWNER, "c" * 64)) == completed
+    assert job_store.find_completed_by_hash(OWNER, "d" * 64) is None
 
 
 def test_a_cached_job_reads_back_equal(job_store: JobStore) -> None:
@@ -252,6 +240,7 @@ def test_a_cached_job_reads_back_equal(job_store: JobStore) -> None:
     job_store.save(completed, expected_version=2)
     cached = Job.create(
         job_id=a_job().job_id,
+        owner=OWNER,
         now=LATER,
         blueprint=BlueprintFacts(BlueprintFormat.PDF, "b" * 64, 52_428_800),
         blueprint_key="blueprints/x/source.pdf",
