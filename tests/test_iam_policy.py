@@ -61,7 +61,13 @@ ROUTER = Router(API_ROUTES)
 MIB = 1024 * 1024
 NAMES = Names(TABLE, BUCKET, REGION)
 SETTINGS = Settings.from_env(
-    {"AWS_REGION": REGION, "BLUEPRINT_JOBS_TABLE": TABLE, "BLUEPRINT_JOBS_BUCKET": BUCKET},
+    {
+        "AWS_REGION": REGION,
+        "BLUEPRINT_JOBS_TABLE": TABLE,
+        "BLUEPRINT_JOBS_BUCKET": BUCKET,
+        # As the template configures the function.
+        "BLUEPRINT_JOBS_MAX_UNFINISHED_JOBS": "100",
+    },
     profile="lambda",
 )
 KEY = "0b0e5b0c-5d1b-4d5e-9f43-2b8a1c7e6f10"
@@ -91,9 +97,12 @@ def recording() -> Recording:
 def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
     handler = lambda_api.make_handler(build_api(SETTINGS, configure_logs=False))
     requested: set[tuple[str, str]] = set()
+    with recorder.paused():  # the operator makes the client's key, with a role of its own
+        secret = aws_service(SETTINGS).access.create_key("owner-a", "iam", SCOPES)[1]
 
     def call(method: str, path: str, status: int, **kwargs: Any) -> Reply:
-        reply = invoke(handler, method, path, **kwargs)
+        headers = {"Authorization": f"Bearer {secret}", **kwargs.pop("headers", {})}
+        reply = invoke(handler, method, path, headers=headers, **kwargs)
         assert reply.status == status, reply.body
         requested.add((ROUTER.match(urlsplit(path).path).route.template, method))
         return reply
@@ -127,6 +136,11 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
 
     call("GET", f"/api/v1/jobs/{first['job_id']}", 200)
     call("GET", f"/api/v2/jobs/{first['job_id']}", 200)
+    # Listings, by owner and by owner and status, a page at a time.
+    token = call("GET", "/api/v1/jobs?limit=1", 200).json()["meta"]["next_page_token"]
+    call("GET", f"/api/v1/jobs?limit=1&page_token={token}", 200)
+    call("GET", "/api/v2/jobs?status=pending", 200)
+    call("GET", "/api/v1/jobs", 401, headers={"Authorization": "Bearer bjk_" + "a" * 32})
     call("DELETE", f"/api/v1/jobs/{uploaded.data['job_id']}", 200)
 
     # The detection pipeline (its own process and role) finishes the first job.

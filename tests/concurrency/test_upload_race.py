@@ -14,7 +14,7 @@ from ports.jobs import JobStore
 from tests.blueprints import pdf
 from tests.fakes import OWNER, SeededEntropy, SteppingClock
 from tests.helpers import SETTINGS, use_cases_over
-from tests.http.clients import FakeLambdaContext, api_gateway_event, make_api
+from tests.http.clients import FakeLambdaContext, api_gateway_event, api_key, make_api
 
 REQUESTS = 16
 
@@ -38,7 +38,8 @@ def test_sixteen_creations_from_one_upload_make_one_job(
     _send(blobs, dict(form.fields), session.key, pdf())
 
     body = f'{{"upload_id": "{session.upload_id}"}}'.encode()
-    event = api_gateway_event("POST", "/api/v1/jobs", {"Content-Type": "application/json"}, body)
+    headers = {"Content-Type": "application/json", "X-Api-Key": api_key(service)}
+    event = api_gateway_event("POST", "/api/v1/jobs", headers, body)
     answers: list[dict[str, Any]] = []
     barrier = threading.Barrier(REQUESTS)
 

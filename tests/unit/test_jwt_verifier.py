@@ -106,15 +106,21 @@ def test_urls_that_are_not_http_are_refused_at_the_start(
         ({"aud": ["another-api", "a-third"]}, "another audience"),
         ({"aud": None}, "another audience"),
         ({"exp": None}, "lacks the exp claim"),
-        ({"exp": int(time.time()) - LEEWAY_SECONDS - 60}, "expired"),
-        ({"nbf": int(time.time()) + LEEWAY_SECONDS + 60}, "not valid yet"),
-        ({"iat": int(time.time()) + LEEWAY_SECONDS + 60}, "not valid yet"),
+        # Times as seconds from when the test runs (collection may be minutes earlier).
+        ({"exp": -LEEWAY_SECONDS - 60}, "expired"),
+        ({"nbf": LEEWAY_SECONDS + 60}, "not valid yet"),
+        ({"iat": LEEWAY_SECONDS + 60}, "not valid yet"),
     ],
 )
 def test_claims_out_of_bounds_are_refused(
     verifier: JwtVerifier, issuer: Issuer, overrides: dict[str, Any], expected: str
 ) -> None:
-    assert expected in refused(verifier, issuer.token(**overrides))
+    now = int(time.time())
+    claims = {
+        name: now + value if name in ("exp", "nbf", "iat") and isinstance(value, int) else value
+        for name, value in overrides.items()
+    }
+    assert expected in refused(verifier, issuer.token(**claims))
 
 
 def test_clocks_a_little_apart_are_tolerated(verifier: JwtVerifier, issuer: Issuer) -> None:
