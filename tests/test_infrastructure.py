@@ -138,3 +138,14 @@ def test_the_template_declares_the_cors_rule_from_the_parameter(template: dict[s
     assert rule["AllowedOrigins"] == {"Fn::Split": [",", {"Ref": "CorsOrigins"}]}
     env = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert env["BLUEPRINT_JOBS_CORS_ORIGINS"] == {"Ref": "CorsOrigins"}
+
+
+def test_the_template_limits_unfinished_jobs_per_owner(template: dict[str, Any]) -> None:
+    """The template's default (100) reaches the function's settings; 0 means no limit."""
+    parameter = template["Parameters"]["MaxUnfinishedJobs"]
+    env = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["BLUEPRINT_JOBS_MAX_UNFINISHED_JOBS"] == {"Ref": "MaxUnfinishedJobs"}
+    variable = "BLUEPRINT_JOBS_MAX_UNFINISHED_JOBS"
+    deployed = Settings.from_env({variable: str(parameter["Default"])}, profile="lambda")
+    assert deployed.max_unfinished_jobs == 100
+    assert Settings.from_env({variable: "0"}, profile="lambda").max_unfinished_jobs is None
