@@ -24,6 +24,7 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lowercase
 RANDOM_CHARS = 26
 CHECK_CHARS = 6
 RANDOM_BYTES = 17  # 136 bits, of which 130 are used
+SECRET_CHARS = len(PREFIX) + RANDOM_CHARS + CHECK_CHARS
 SECRET = re.compile(rf"{PREFIX}[a-z2-7]{{{RANDOM_CHARS + CHECK_CHARS}}}")
 KEY_ID = re.compile(r"key_[0-9a-hjkmnp-tv-z]{26}")
 MAX_NAME = 100

@@ -29,7 +29,8 @@ class Access:
         self._clock = clock
         self._entropy = entropy
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[datetime, ApiKey | None]] = {}
+        # digest -> (until when, the key's principal; None: no active key has it)
+        self._cache: dict[str, tuple[datetime, Principal | None]] = {}
         self._ttl = timedelta(seconds=KEY_CACHE_SECONDS)
 
     def create_key(
@@ -61,20 +62,23 @@ class Access:
 
     def authenticate_key(self, secret: str) -> Principal:
         """The principal of an active key; ``Unauthenticated`` for anything else."""
-        if not api_keys.well_formed(secret):
+        if len(secret) != api_keys.SECRET_CHARS:
             raise Unauthenticated("The API key is malformed.")
         digest = api_keys.digest_of(secret)
         now = self._clock.now()
-        with self._lock:
-            cached = self._cache.get(digest)
+        cached = self._cache.get(digest)  # a dict read is atomic; writes take the lock
         if cached is not None and cached[0] > now:
-            key = cached[1]
+            principal = cached[1]
         else:
+            # Checked in full only before a lookup: a cached digest was checked then.
+            if not api_keys.well_formed(secret):
+                raise Unauthenticated("The API key is malformed.")
             key = self._keys.find_key(digest)
+            principal = key.principal() if key is not None and key.active else None
             with self._lock:
                 if len(self._cache) >= KEY_CACHE_ENTRIES:
                     self._cache.clear()
-                self._cache[digest] = (now + self._ttl, key)
-        if key is None or not key.active:
+                self._cache[digest] = (now + self._ttl, principal)
+        if principal is None:
             raise Unauthenticated(_UNKNOWN_KEY)
-        return key.principal()
+        return principal
