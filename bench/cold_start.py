@@ -8,8 +8,9 @@ read-only, so nothing is ever written back):
           client (nothing else);
 - memory: the artifact of `make build-ApiFunction`, with every mtime at 1980-01-01 as SAM's
           zip leaves it, importing entrypoints.lambda_api and answering one API Gateway v2
-          event (GET a job) with in-memory storage;
-- aws:    the same with the AWS adapters, against a moto server holding the job.
+          event (GET a job, with an API key) with in-memory storage;
+- aws:    the same with the AWS adapters, against a moto server holding the job and the key
+          (so the cold start looks the key up too).
 Reports the median wall time of each as a ratio to the floor's, peak RSS (ru_maxrss), and the
 artifact's size zipped as SAM zips it. The kinds are interleaved, so drift on a shared machine
 hits all alike.
@@ -36,10 +37,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.servers import free_port, running
+from domain import api_keys
 from tools.artifact import LOCK, Interpreter, build, find_python, reset_mtimes, zipped
 
 REGION = "eu-west-1"
 JOB_ID = "job_01jdz5k3a1b2c3d4e5f6g7h8j9"
+KEY = api_keys.new_secret(bytes(range(api_keys.RANDOM_BYTES)))
 
 FLOOR = """
 import resource, sys
@@ -55,13 +58,18 @@ import resource, sys
 sys.path.insert(0, {path!r})
 from entrypoints import lambda_api
 event = {{"version": "2.0", "routeKey": "$default", "rawPath": "/api/v1/jobs/{job}",
-    "rawQueryString": "", "headers": {{"host": "x.execute-api.eu-west-1.amazonaws.com"}},
+    "rawQueryString": "", "headers": {{"host": "x.execute-api.eu-west-1.amazonaws.com",
+    "authorization": "Bearer {key}"}},
     "requestContext": {{"http": {{"method": "GET", "path": "/api/v1/jobs/{job}"}},
     "requestId": "r1"}}, "isBase64Encoded": False}}
 result = lambda_api.handler(event, None)
 assert result["statusCode"] == {status}, result
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+
+
+def handler(artifact: Path, status: int) -> str:
+    return HANDLER.format(path=str(artifact), job=JOB_ID, status=status, key=KEY)
 
 
 def sample(python: Interpreter, code: str, env: dict[str, str]) -> tuple[float, int]:
@@ -95,17 +103,19 @@ def install_floor(python: Interpreter, target: Path) -> None:
 
 
 def seed_job(env: dict[str, str]) -> None:
-    """Create the table and bucket on the moto server and put one job in it."""
+    """Create the table and bucket on the moto server and put one job and its owner's key
+    in it."""
     code = f"""
 from datetime import UTC, datetime
 from domain.blueprint import BlueprintFacts, BlueprintFormat
 from domain.job import Job
-from entrypoints.aws import init_storage, job_store
+from entrypoints.aws import aws_service, init_storage, job_store
 from entrypoints.settings import Settings
 import os
 settings = Settings.from_env(dict(os.environ), profile="lambda")
 init_storage(settings)
-job_store(settings).add(Job.create(job_id="{JOB_ID}", now=datetime.now(UTC),
+aws_service(settings).access.create_key("bench", "bench", ["jobs:read"], secret="{KEY}")
+job_store(settings).add(Job.create(job_id="{JOB_ID}", owner="bench", now=datetime.now(UTC),
     blueprint=BlueprintFacts(BlueprintFormat.PNG, "a" * 64, 1234), blueprint_key="k",
     request_id="req_20261126_031500_k3j9x2m1q8zp", correlation_id="c", api_version="v1"))
 """
@@ -159,15 +169,19 @@ def main() -> None:
             "BLUEPRINT_JOBS_STORAGE": "aws",
             "BLUEPRINT_JOBS_LOG_LEVEL": "WARNING",
         }
-        memory = {"BLUEPRINT_JOBS_STORAGE": "memory", "BLUEPRINT_JOBS_LOG_LEVEL": "WARNING"}
+        memory = {
+            "BLUEPRINT_JOBS_STORAGE": "memory",
+            "BLUEPRINT_JOBS_LOG_LEVEL": "WARNING",
+            "BLUEPRINT_JOBS_DEV_API_KEY": KEY,  # the development key: no job, so a 404
+        }
         floor = FLOOR.format(path=str(work / "floor"))
         server = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
         with running(server, f"{endpoint}/moto-api/"):
             seed_job(aws)
             kinds = {
                 "floor": (floor, aws),
-                "memory": (HANDLER.format(path=str(artifact), job=JOB_ID, status=404), memory),
-                "aws": (HANDLER.format(path=str(artifact), job=JOB_ID, status=200), aws),
+                "memory": (handler(artifact, 404), memory),
+                "aws": (handler(artifact, 200), aws),
             }
             results: dict[str, list[tuple[float, int]]] = {kind: [] for kind in kinds}
             for _ in range(args.runs):
