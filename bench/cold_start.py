@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.servers import free_port, running
 from domain import api_keys
+from tests.e2e.servers import free_port, running
 from tools.artifact import LOCK, Interpreter, build, find_python, reset_mtimes, zipped
 
 REGION = "eu-west-1"
