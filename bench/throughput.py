@@ -25,9 +25,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from domain import api_keys
 from entrypoints.cli import SERVER_THREADS
 from tests.blueprints import png
 from tests.e2e.servers import cli, free_port, wait_until_up
+
+# The development key the server is given: every GET is authenticated, as a client's is.
+KEY = api_keys.new_secret(bytes(range(api_keys.RANDOM_BYTES)))
+AUTH = f"Authorization: Bearer {KEY}"
 
 BARE = """
 import sys, falcon
@@ -51,7 +56,10 @@ finally:
 @contextmanager
 def server(command: list[str], url: str) -> Iterator[None]:
     process = subprocess.Popen(  # output discarded: a full pipe would stall the server
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ)
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "BLUEPRINT_JOBS_DEV_API_KEY": KEY},
     )
     try:
         wait_until_up(url, process)  # type: ignore[arg-type]
@@ -63,7 +71,7 @@ def server(command: list[str], url: str) -> Iterator[None]:
 
 def wrk(url: str, seconds: int) -> float:
     out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", AUTH, url],
         capture_output=True,
         text=True,
         check=True,
@@ -93,11 +101,14 @@ def main() -> None:
             created = requests.post(
                 f"{base}/api/v1/jobs",
                 data=png(),
-                headers={"Content-Type": "image/png"},
+                headers={"Content-Type": "image/png", "Authorization": f"Bearer {KEY}"},
                 timeout=10,
             )
             job_url = created.headers["Location"]
-            body_file.write_bytes(requests.get(f"{base}{job_url}", timeout=10).content)
+            fetched = requests.get(
+                f"{base}{job_url}", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+            )
+            body_file.write_bytes(fetched.content)
             time.sleep(0.5)
             ours.append(wrk(f"{base}{job_url}", args.seconds))
         port = free_port()

@@ -23,6 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from domain import api_keys
 from tests.e2e.servers import cli, free_port, running
 
 SIZE = 50 * 1024 * 1024
@@ -37,6 +38,10 @@ def blueprint() -> bytes:
     )
 
 
+KEY = api_keys.new_secret(bytes(range(api_keys.RANDOM_BYTES)))
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
 def memory_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -45,22 +50,24 @@ def memory_kib(pid: int, field: str) -> int:
 
 
 def inline(base: str, data: bytes) -> None:
-    answer = requests.post(
-        f"{base}/api/v1/jobs", data=data, headers={"Content-Type": "application/pdf"}, timeout=300
-    )
+    headers = {"Content-Type": "application/pdf", **AUTH}
+    answer = requests.post(f"{base}/api/v1/jobs", data=data, headers=headers, timeout=300)
     assert answer.status_code == 201, answer.text
 
 
 def session(base: str, data: bytes) -> None:
     opened = requests.post(
-        f"{base}/api/v1/uploads", json={"format": "pdf", "size_bytes": len(data)}, timeout=60
+        f"{base}/api/v1/uploads",
+        json={"format": "pdf", "size_bytes": len(data)},
+        headers=AUTH,
+        timeout=60,
     ).json()["data"]
     sent = requests.post(
         opened["url"], data=opened["fields"], files={"file": ("plan.pdf", data)}, timeout=300
     )
     assert sent.status_code == 204, sent.text
     created = requests.post(
-        f"{base}/api/v1/jobs", json={"upload_id": opened["upload_id"]}, timeout=300
+        f"{base}/api/v1/jobs", json={"upload_id": opened["upload_id"]}, headers=AUTH, timeout=300
     )
     assert created.status_code == 201, created.text
 
@@ -69,7 +76,8 @@ def measure(way: Any, data: bytes) -> tuple[float, float]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [*cli(), "serve", "--port", str(port), "--storage", "memory"]
-    with running(command, f"{base}/health", env={"BLUEPRINT_JOBS_LOG_LEVEL": "WARNING"}) as srv:
+    env = {"BLUEPRINT_JOBS_LOG_LEVEL": "WARNING", "BLUEPRINT_JOBS_DEV_API_KEY": KEY}
+    with running(command, f"{base}/health", env=env) as srv:
         requests.get(f"{base}/health", timeout=10)
         before = memory_kib(srv.pid, "VmRSS")
         started = time.perf_counter()
