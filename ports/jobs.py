@@ -29,7 +29,8 @@ class JobStore(Protocol):
         ``RateLimited``, atomically (concurrent adds never pass the limit together).
 
         Any error means the job was not stored, except ``WriteOutcomeUnknown``: the store
-        could not tell (a write timed out, and reading it back failed too)."""
+        could not tell (a write timed out, and reading it back failed too). Writes of one
+        owner's jobs that keep contending for its count are ``ServiceUnavailable`` (retry)."""
 
     def unfinished_jobs(self, owner: str) -> int:
         """How many of the owner's jobs are counted as unfinished now."""

@@ -506,7 +506,9 @@ def test_only_jobs_enter_the_listing_indexes(stores: Any) -> None:
 
 
 def test_conflicts_on_an_owners_count_are_retried_then_reported(stores: Any) -> None:
-    from domain.errors import ConcurrentModification, JobNotFound
+    """Contention on the count is no version conflict of the client's (not a 409 or 412):
+    it is retried, then reported as a moment's unavailability (503, Retry-After)."""
+    from domain.errors import ConcurrentModification, JobNotFound, ServiceUnavailable
 
     jobs, _ = stores
     conflict = Fault("dynamodb", "TransactionCanceledException", 400, times=1)
@@ -519,9 +521,11 @@ def test_conflicts_on_an_owners_count_are_retried_then_reported(stores: Any) -> 
         jobs.table.client, "TransactWriteItems"
     ).cancellation = ["None", "TransactionConflict"]
     refused = a_job()
-    with pytest.raises(ConcurrentModification):
+    with pytest.raises(ServiceUnavailable) as caught:
         jobs.add(refused, unfinished_limit=5)
-    with pytest.raises(ConcurrentModification):
+    assert not isinstance(caught.value, ConcurrentModification)
+    assert caught.value.retry_after == 1
+    with pytest.raises(ServiceUnavailable):
         jobs.save(job.cancel(job.created_at), expected_version=1)
     with pytest.raises(JobNotFound):
         jobs.get(refused.job_id)

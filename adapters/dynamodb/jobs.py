@@ -144,8 +144,10 @@ class DynamoDBJobStore:
                 if not cancelled.conflicted:
                     raise
                 pause_after_conflict(attempt)
-        raise ConcurrentModification(
-            "This owner's jobs are being written concurrently; try again.", job_id=item.pk
+        # Only the owner's count is contended (the job's own conditions held): not the
+        # client's conflict to resolve, but a moment's unavailability (503, Retry-After).
+        raise ServiceUnavailable(
+            "This owner's jobs are being written concurrently; try again.", retry_after=1
         )
 
     def _settled(self, item: JobItem, write: Callable[[], None]) -> None:
@@ -227,8 +229,10 @@ class DynamoDBJobStore:
                 if not cancelled.conflicted:
                     raise
                 pause_after_conflict(attempt)
-        raise ConcurrentModification(
-            "This owner's jobs are being written concurrently; try again.", job_id=item.pk
+        # Only the owner's count is contended (the job's own conditions held): not the
+        # client's conflict to resolve, but a moment's unavailability (503, Retry-After).
+        raise ServiceUnavailable(
+            "This owner's jobs are being written concurrently; try again.", retry_after=1
         )
 
     def _refuse(self, job_id: str, expected_version: int) -> NoReturn:
