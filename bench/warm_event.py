@@ -38,7 +38,7 @@ from aws_lambda_powertools.event_handler import (
 from adapters.memory import MemoryIdempotencyStore
 from adapters.system import OsEntropy, SystemClock
 from domain.blueprint import format_from_content_type
-from domain.principals import SCOPES
+from domain.principals import JOBS_READ, JOBS_WRITE, SCOPES
 from domain.use_cases import Origin, UseCases
 from entrypoints.bootstrap import build
 from entrypoints.http import request_ids
@@ -113,18 +113,23 @@ def powertools_handler(service: UseCases) -> Handler:
     app = APIGatewayHttpResolver(cors=CORSConfig(allow_origin=ORIGIN))
     clock, entropy = SystemClock(), OsEntropy()
 
-    def owner() -> str:
+    def owner(scope: str) -> str:
+        """Who calls, if the key may do ``scope``: what our Api does before a handler."""
         _, _, key = (app.current_event.headers.get("authorization") or "").partition(" ")
-        return service.access.authenticate_key(key).owner
+        principal = service.access.authenticate_key(key)
+        if not principal.allows(scope):
+            raise PermissionError(scope)
+        return principal.owner
 
     @app.get("/api/v1/jobs/<job_id>")
     def get_job(job_id: str) -> dict[str, Any]:
-        return job_to_dict(service.lifecycle.get_job(owner(), job_id))
+        return job_to_dict(service.lifecycle.get_job(owner(JOBS_READ), job_id))
 
     @app.post("/api/v1/jobs")
     def create_job() -> Response[str]:
-        caller = owner()
-        service.quotas.take(caller, JOBS_POLICY)
+        caller = owner(JOBS_WRITE)
+        state = service.quotas.take(caller, JOBS_POLICY)
+        assert state is not None
         current = app.current_event
         data = base64.b64decode(current.body or "")
         declared = format_from_content_type(current.headers.get("content-type", ""))
@@ -133,7 +138,12 @@ def powertools_handler(service: UseCases) -> Handler:
         )
         origin = Origin(caller, request_id, request_id, "v1")
         job = service.intake.create_job([data], origin, declared)
-        return Response(201, "application/json", json.dumps(job_to_dict(job)))
+        # The quota's state, as our answers carry it (draft-ietf-httpapi-ratelimit-headers).
+        limits = {
+            "RateLimit-Policy": f'"jobs";q={state.policy.quota};w={state.policy.window_seconds}',
+            "RateLimit": f'"jobs";r={state.remaining};t={state.reset_seconds}',
+        }
+        return Response(201, "application/json", json.dumps(job_to_dict(job)), headers=limits)
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
