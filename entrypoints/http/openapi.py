@@ -16,7 +16,7 @@ from domain.feedback import MAX_COMMENT_CHARS
 from domain.job import JobStatus
 from domain.principals import SCOPES
 from entrypoints.http.errors import CLIENT_CODES
-from entrypoints.http.pages import MAX_LIMIT, MAX_TOKEN_CHARS
+from entrypoints.http.pages import DEFAULT_LIMIT, MAX_LIMIT, MAX_TOKEN_CHARS
 from entrypoints.http.representations import (
     LIVENESS_SCHEMA,
     READINESS_SCHEMA,
@@ -189,8 +189,8 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "enum": [status.value for status in JobStatus]},
     },
     "limit": {
-        "description": f"At most this many jobs (1 to {MAX_LIMIT}; 20 if not given).",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+        "description": f"At most this many jobs (1 to {MAX_LIMIT}; {DEFAULT_LIMIT} if not given).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     },
     "page_token": {
         "description": "The `next_page_token` of the previous page, for the same listing "
@@ -208,14 +208,15 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"const": "true"},
     },
     "Retry-After": {"required": True, "schema": {"type": "string"}},
+    # Sent while the route's quota is on (a quota of 0 turns it off).
     "RateLimit-Policy": {
-        "required": True,
+        "required": False,
         "description": "The quota of the caller's policy (draft-ietf-httpapi-ratelimit-"
         'headers): `"jobs";q=60;w=60` is 60 requests per 60 seconds.',
         "schema": {"type": "string"},
     },
     "RateLimit": {
-        "required": True,
+        "required": False,
         "description": 'What remains of that quota and when it resets: `"jobs";r=59;t=42`.',
         "schema": {"type": "string"},
     },
@@ -277,6 +278,7 @@ def _answer(answer: Answer) -> dict[str, Any]:
 
 _ERROR_HEADERS = {
     401: ("WWW-Authenticate",),
+    403: ("WWW-Authenticate",),
     429: ("Retry-After", "RateLimit-Policy", "RateLimit"),
     503: ("Retry-After",),
 }

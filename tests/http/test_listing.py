@@ -124,3 +124,20 @@ def test_listed_jobs_are_the_jobs_representation(client: Client) -> None:
     job_id = _jobs(client, 1)[0]
     listed = client.request("GET", "/api/v2/jobs").data["jobs"][0]
     assert listed == client.request("GET", f"/api/v2/jobs/{job_id}").data
+
+
+@pytest.mark.parametrize("value", [0, 1, 20, 100, 101])
+def test_the_documented_limit_is_the_one_served(client: Client, value: int) -> None:
+    """What the OpenAPI document calls a valid ``limit`` is what the server takes."""
+    from entrypoints.http import openapi
+
+    [parameter] = [
+        p
+        for p in openapi.document("v1")["paths"]["/api/v1/jobs"]["get"]["parameters"]
+        if p["name"] == "limit"
+    ]
+    schema = parameter["schema"]
+    documented = schema["minimum"] <= value <= schema["maximum"]
+    reply = client.request("GET", f"/api/v1/jobs?limit={value}")
+    assert (reply.status == 200) == documented, reply.body
+    assert schema["default"] == 20
