@@ -47,5 +47,9 @@ class Principal:
 
 
 def known_scopes(names: Iterable[str]) -> frozenset[str]:
-    """The scopes of ``names`` that this service knows; others mean nothing here."""
-    return frozenset(name for name in names if name in SCOPES)
+    """The scopes of ``names`` that this service knows; others mean nothing here. A scope may
+    be qualified by its resource server, as Cognito names custom scopes
+    (``https://api.example.com/jobs:read``): its last segment is the scope."""
+    return frozenset(
+        scope for name in names for scope in SCOPES if name == scope or name.endswith("/" + scope)
+    )

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from attrs import evolve
 
 from domain import api_keys
-from domain.errors import ApiKeyNotFound
+from domain.errors import ApiKeyNotFound, DomainError
 from domain.principals import SCOPES
 from domain.timestamps import format_timestamp
+from domain.use_cases import Access
 from domain.use_cases.access import KEY_CACHE_SECONDS
 from entrypoints.settings import DEV_OWNER, STORAGES, ConfigurationError, Settings
 
@@ -83,7 +84,18 @@ def keys(args: argparse.Namespace, settings: Settings) -> int:
         )
     from entrypoints.aws import aws_service
 
-    access = aws_service(settings).access
+    try:
+        return _keys(args, aws_service(settings).access)
+    except DomainError as error:  # the table missing, the endpoint down, throttled...
+        print(
+            f"blueprint-jobs: the key store (table {settings.table!r}) could not be used: "
+            f"{error.message}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _keys(args: argparse.Namespace, access: Access) -> int:
     if args.keys_command == "create":
         try:
             key, secret = access.create_key(args.owner, args.name, args.scope or SCOPES)

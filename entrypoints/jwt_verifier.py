@@ -94,6 +94,12 @@ class JwtVerifier:
     def of(cls, settings: Settings) -> JwtVerifier:
         if not settings.jwt_issuer:
             raise ConfigurationError("A JWT verifier needs an issuer.")
+        if settings.jwt_audience is None:
+            # As the template requires both: a token of the issuer meant for any other
+            # application must not be taken for one meant for this API.
+            raise ConfigurationError(
+                "BLUEPRINT_JOBS_JWT_AUDIENCE must be set with BLUEPRINT_JOBS_JWT_ISSUER"
+            )
         return cls(settings.jwt_issuer, settings.jwt_audience, settings.jwks_url)
 
     @property

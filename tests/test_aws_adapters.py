@@ -530,3 +530,20 @@ def test_conflicts_on_an_owners_count_are_retried_then_reported(stores: Any) -> 
     with pytest.raises(JobNotFound):
         jobs.get(refused.job_id)
     assert (jobs.get(job.job_id), jobs.unfinished_jobs(OWNER)) == (job, 1)
+
+
+def test_a_job_stored_before_owners_is_nobodys(stores: Any) -> None:
+    """An item written before jobs had owners is answered as no job (404), never a 500."""
+    from domain.errors import JobNotFound
+
+    jobs, _ = stores
+    job = a_job()
+    jobs.add(job)
+    jobs.table.client.update_item(
+        TableName=jobs.table.name,
+        Key={"pk": {"S": job.job_id}, "sk": {"S": "JOB"}},
+        UpdateExpression="REMOVE #o, owner_status",
+        ExpressionAttributeNames={"#o": "owner"},
+    )
+    with pytest.raises(JobNotFound):
+        jobs.get(job.job_id)

@@ -83,6 +83,8 @@ def _credential(request: HttpRequest) -> str:
         api_key = api_key.strip()
         if bearer is not None and bearer != api_key:
             raise Unauthenticated("Send one credential: Authorization or X-Api-Key, not both.")
+        if not api_key.startswith(api_keys.PREFIX):  # X-Api-Key carries API keys only
+            raise Unauthenticated("X-Api-Key takes an API key (bjk_...).")
         return api_key
     if bearer is None:
         raise Unauthenticated(_MISSING, given=False)

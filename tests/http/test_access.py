@@ -52,8 +52,9 @@ def test_no_credentials_is_401_with_a_bearer_challenge(
         {"Authorization": "Bearer"},
         {"X-Api-Key": "bjk_" + "a" * 32},  # the right form, a wrong checksum
         {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},  # a JWT nobody checks
+        {"X-Api-Key": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},  # X-Api-Key takes keys only
     ],
-    ids=["short", "basic", "empty-bearer", "checksum", "unverified-jwt"],
+    ids=["short", "basic", "empty-bearer", "checksum", "unverified-jwt", "jwt-as-api-key"],
 )
 def test_a_malformed_or_unverifiable_credential_is_401_invalid_token(
     client: Client, headers: dict[str, str]

@@ -24,7 +24,7 @@ from entrypoints.falcon_app import create_app
 from entrypoints.http import openapi
 from tests.blueprints import pdf, png
 from tests.helpers import SETTINGS
-from tests.http.clients import make_api
+from tests.http.clients import api_key, make_api
 
 pytestmark = pytest.mark.slow
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -90,7 +90,10 @@ def test_create_read_and_cancel_through_the_generated_v1_client(
     client_module = importlib.import_module(f"{package}.client")
     transport = httpx.WSGITransport(app=create_app(make_api(service, SETTINGS)))
     client = client_module.Client(base_url="http://testserver", raise_on_unexpected_status=True)
-    client.set_httpx_client(httpx.Client(transport=transport, base_url="http://testserver"))
+    auth = {"Authorization": f"Bearer {api_key(service)}"}
+    client.set_httpx_client(
+        httpx.Client(transport=transport, base_url="http://testserver", headers=auth)
+    )
 
     create_job = importlib.import_module(f"{package}.api.default.create_job")
     raw = create_job.sync_detailed(client=client, body=types.File(payload=png()))

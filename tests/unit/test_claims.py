@@ -62,3 +62,17 @@ def test_a_missing_or_unusable_subject_is_unauthenticated(claims: dict[str, obje
 
 def test_the_longest_subject_is_taken() -> None:
     assert principal_of_claims({"sub": "x" * 128}).owner == "x" * 128
+
+
+@pytest.mark.parametrize(
+    ("scope", "granted"),
+    [
+        ("https://api.example.com/jobs:read", {"jobs:read"}),
+        ("blueprint-jobs/jobs:write openid", {"jobs:write"}),
+        ("https://api.example.com/jobs:readonly", set()),
+        ("xjobs:read", set()),
+    ],
+)
+def test_a_scope_may_be_qualified_by_its_resource_server(scope: str, granted: set[str]) -> None:
+    """Cognito names custom scopes <resource server>/<scope>: the last segment counts."""
+    assert principal_of_claims({"sub": "user-1", "scope": scope}).scopes == granted

@@ -266,3 +266,11 @@ def test_without_an_issuer_or_on_lambda_no_jwt_is_taken(issuer: Issuer) -> None:
         build_api(on_lambda, configure_logs=False),
     ):
         assert _list_jobs(api, issuer.token()).status == 401
+
+
+def test_an_issuer_without_an_audience_does_not_start() -> None:
+    """As the template requires: a token meant for another application of the issuer must not
+    pass for one meant for this API."""
+    settings = Settings(jwt_issuer="https://issuer.example")
+    with pytest.raises(ConfigurationError, match="AUDIENCE"):
+        JwtVerifier.of(settings)
