@@ -99,13 +99,21 @@ def test_not_found_and_method_not_allowed(function: Function) -> None:
 
 
 def test_cors_preflight(function: Function) -> None:
-    preflight = {"Access-Control-Request-Method": "POST"}
-    allowed = function.request(
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    allowed = function.request(  # a browser's preflight carries no credentials
         "OPTIONS", "/api/v1/jobs", headers={"Origin": ALLOWED_ORIGIN, **preflight}
     )
     assert allowed.status == 204
     assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    assert allowed.headers["access-control-allow-methods"] == "POST, OPTIONS"
+    # The collection lists the caller's jobs (GET, HEAD) and creates one (POST).
+    assert allowed.headers["access-control-allow-methods"] == "GET, HEAD, POST, OPTIONS"
+    allowed_headers = {
+        h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")
+    }
+    assert {"authorization", "x-api-key", "content-type"} <= allowed_headers
     other = function.request(
         "OPTIONS", "/api/v1/jobs", headers={"Origin": "https://evil.example", **preflight}
     )
