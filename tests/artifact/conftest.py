@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.artifact.running import Function, build
-from tests.e2e.servers import aws_env_for, init_storage
+from tests.e2e.servers import DEV_API_KEY, aws_env_for, create_key, init_storage
 from tools.artifact import Interpreter, find_python
 
 _NOTICES: list[str] = []
@@ -53,13 +53,17 @@ def artifact(tmp_path_factory: pytest.TempPathFactory, lambda_python: Interprete
 def function(
     request: pytest.FixtureRequest, lambda_python: Interpreter, artifact: Path
 ) -> Iterator[Function]:
+    """The function with memory storage (and its development key), or with AWS storage on
+    moto.server (and a key made in its table by ``keys create``, as an operator makes one)."""
     storage: str = request.param
     extra: dict[str, str] = {}
+    key = DEV_API_KEY
     if storage == "aws":
         extra = aws_env_for(request.getfixturevalue("moto_server"), "artifact")
         created = init_storage(extra)
         assert created.returncode == 0, created.stderr
-    running = Function(lambda_python, artifact, storage, extra)
+        key = create_key(extra, name="artifact")[1]
+    running = Function(lambda_python, artifact, storage, extra, key)
     try:
         yield running
     finally:

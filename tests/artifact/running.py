@@ -14,6 +14,8 @@ from tools.artifact import ROOT, Interpreter
 DRIVER = Path(__file__).with_name("driver.py")
 
 ALLOWED_ORIGIN = "https://app.example.com"
+# Routes a client calls without its key: the health checks, and the upload form a browser posts.
+PUBLIC_PATHS = ("/health", "/local-uploads")
 
 
 def build(out: Path, python: Interpreter) -> Path:
@@ -32,20 +34,28 @@ def build(out: Path, python: Interpreter) -> Path:
 
 
 class Function:
-    """The artifact's handler in its own interpreter, answering API Gateway v2 events."""
+    """The artifact's handler in its own interpreter, answering API Gateway v2 events, called
+    by a client holding ``key``: an API key the function knows (with memory storage, its
+    development key; with AWS storage, one in the table)."""
 
     kind = "artifact"
 
     def __init__(
-        self, python: Interpreter, artifact: Path, storage: str, extra_env: dict[str, str]
+        self,
+        python: Interpreter,
+        artifact: Path,
+        storage: str,
+        extra_env: dict[str, str],
+        key: str,
     ) -> None:
         self.storage = storage
+        self.key = key
         self._process = subprocess.Popen(
             [python.path, "-I", "-S", str(DRIVER), str(artifact)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env=function_env(storage, extra_env),
+            env=function_env(storage, extra_env, key),
         )
         self.logs: list[dict[str, Any]] = []  # the JSON lines of the last invocation
 
@@ -75,7 +85,12 @@ class Function:
         body: bytes | None = None,
         json_body: Any = None,
     ) -> Reply:
-        # The handler in the artifact's process, given the event API Gateway would send.
+        # The handler in the artifact's process, given the event API Gateway would send. The
+        # key goes with every API call, as a client sends it; never with a preflight.
+        headers = dict(headers or {})
+        credentials = {name.lower() for name in headers} & {"authorization", "x-api-key"}
+        if not credentials and method != "OPTIONS" and not path.startswith(PUBLIC_PATHS):
+            headers["Authorization"] = f"Bearer {self.key}"
         return invoke(
             lambda event, _: self.invoke(dict(event)),
             method,
@@ -97,8 +112,10 @@ class Function:
         self._process.stdout.close()
 
 
-def function_env(storage: str, extra: dict[str, str]) -> dict[str, str]:
-    """Lambda's own variables and the template's: nothing inherited from this process."""
+def function_env(storage: str, extra: dict[str, str], key: str) -> dict[str, str]:
+    """Lambda's own variables and the template's: nothing inherited from this process. With
+    memory storage, ``key`` is the function's development key."""
+    dev_key = {"BLUEPRINT_JOBS_DEV_API_KEY": key} if storage == "memory" else {}
     return {
         "AWS_LAMBDA_FUNCTION_NAME": "blueprint-jobs-ApiFunction",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
@@ -109,5 +126,6 @@ def function_env(storage: str, extra: dict[str, str]) -> dict[str, str]:
         "BLUEPRINT_JOBS_STORAGE": storage,
         "BLUEPRINT_JOBS_CORS_ORIGINS": ALLOWED_ORIGIN,
         "BLUEPRINT_JOBS_LOG_LEVEL": "INFO",
+        **dev_key,
         **extra,
     }

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 import requests
 
+from domain import api_keys
 from tests.artifact.running import ALLOWED_ORIGIN, Function
 from tests.blueprints import jpeg, pdf, png
 from tests.helpers import UNKNOWN, assert_envelope, assert_error, send, validate_emf
@@ -99,17 +101,40 @@ def test_not_found_and_method_not_allowed(function: Function) -> None:
 
 
 def test_cors_preflight(function: Function) -> None:
-    preflight = {"Access-Control-Request-Method": "POST"}
-    allowed = function.request(
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    allowed = function.request(  # a browser's preflight carries no credentials
         "OPTIONS", "/api/v1/jobs", headers={"Origin": ALLOWED_ORIGIN, **preflight}
     )
     assert allowed.status == 204
     assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    assert allowed.headers["access-control-allow-methods"] == "POST, OPTIONS"
+    # The collection lists the caller's jobs (GET, HEAD) and creates one (POST).
+    assert allowed.headers["access-control-allow-methods"] == "GET, HEAD, POST, OPTIONS"
+    allowed_headers = {
+        h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")
+    }
+    assert {"authorization", "x-api-key", "content-type"} <= allowed_headers
     other = function.request(
         "OPTIONS", "/api/v1/jobs", headers={"Origin": "https://evil.example", **preflight}
     )
     assert_error(other, 403, "CORS_ORIGIN_NOT_ALLOWED")
+
+
+def test_the_key_lists_the_callers_jobs_and_an_unknown_key_is_refused(function: Function) -> None:
+    job = create(function, png(2, 2))
+    listed = function.request("GET", "/api/v1/jobs")
+    assert listed.status == 200, listed.body
+    assert job["job_id"] in [each["job_id"] for each in listed.data]
+    stranger = api_keys.new_secret(os.urandom(api_keys.RANDOM_BYTES))
+    refused = function.request("GET", "/api/v1/jobs", headers={"X-Api-Key": stranger})
+    assert_error(refused, 401, "UNAUTHENTICATED")
+    assert (
+        refused.headers["www-authenticate"]
+        == 'Bearer realm="blueprint-jobs", error="invalid_token"'
+    )
+    assert stranger not in refused.body.decode()
 
 
 def test_an_invalid_blueprint_is_refused_in_the_error_envelope(function: Function) -> None:

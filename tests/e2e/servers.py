@@ -14,8 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from attrs import frozen
 
+from domain import api_keys
 from tests.blueprints import pdf
+from tests.fakes import OWNER
+
+# The development key of every memory-storage server the tests start (the owner is 'dev').
+DEV_API_KEY = api_keys.new_secret(os.urandom(api_keys.RANDOM_BYTES))
+DEV_AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}
+MEMORY_ENV = {"BLUEPRINT_JOBS_STORAGE": "memory", "BLUEPRINT_JOBS_DEV_API_KEY": DEV_API_KEY}
+
+
+@frozen
+class Served:
+    """A running server: where it is, and the credentials of a key it knows."""
+
+    base: str
+    auth: dict[str, str]
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def free_port() -> int:
@@ -94,6 +114,34 @@ def aws_env_for(endpoint: str, prefix: str) -> dict[str, str]:
 def init_storage(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*cli(), "init-storage"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def create_key(
+    env: dict[str, str], owner: str = OWNER, name: str = "e2e", scopes: Sequence[str] = ()
+) -> tuple[str, str]:
+    """``blueprint-jobs keys create`` on the table ``env`` names, as an operator makes a key:
+    the key's id and its secret, read from what the command prints."""
+    done = keys_cli(
+        env, "create", "--owner", owner, "--name", name, *(f"--scope={s}" for s in scopes)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    first, second = done.stdout.splitlines()
+    key_id = first.split()[0]
+    label, _, secret = second.partition(": ")
+    assert label == "secret", done.stdout
+    assert api_keys.KEY_ID.fullmatch(key_id), done.stdout
+    assert api_keys.well_formed(secret), done.stdout
+    return key_id, secret
+
+
+def keys_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli(), "keys", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

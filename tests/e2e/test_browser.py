@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.blueprints import png
-from tests.e2e.servers import cli, free_port, running
+from tests.e2e.servers import DEV_API_KEY, MEMORY_ENV, cli, free_port, running
 
 pytestmark = pytest.mark.slow
 PAGE_PORT = free_port()
@@ -41,7 +41,7 @@ FLAGS = [
 def api() -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"BLUEPRINT_JOBS_STORAGE": "memory", "BLUEPRINT_JOBS_CORS_ORIGINS": PAGE_ORIGIN}
+    env = {**MEMORY_ENV, "BLUEPRINT_JOBS_CORS_ORIGINS": PAGE_ORIGIN}
     with running([*cli(), "serve", "--port", str(port)], f"{base}/health", env=env):
         yield base
 
@@ -81,11 +81,13 @@ def page(front_end: str) -> Iterator[Any]:
 
 
 SCRIPT = """
-async ([api, bytes]) => {
+async ([api, bytes, key]) => {
+  // Every call carries the key, so every one is preflighted, as a front-end's calls are.
+  const auth = {"Authorization": `Bearer ${key}`};
   const seen = {};
   const blueprint = new Uint8Array(bytes);
   const created = await fetch(`${api}/api/v1/jobs`, {
-    method: "POST", headers: {"Content-Type": "image/png", "Idempotency-Key": "browser-1",
+    method: "POST", headers: {...auth, "Content-Type": "image/png", "Idempotency-Key": "browser-1",
                               "X-Correlation-ID": "from-the-browser"},
     body: blueprint});
   const job = (await created.json()).data;
@@ -93,29 +95,34 @@ async ([api, bytes]) => {
                   created.headers.get("X-Request-ID") !== null,
                   created.headers.get("X-Correlation-ID")];
   const polled = await fetch(`${api}/api/v1/jobs/${job.job_id}`,
-                             {headers: {"If-None-Match": created.headers.get("ETag")}});
+                             {headers: {...auth, "If-None-Match": created.headers.get("ETag")}});
   seen.polled = [polled.status, polled.headers.get("ETag")];
-  const reloaded = await fetch(`${api}/api/v1/jobs/${job.job_id}`, {cache: "reload"});
+  const reloaded = await fetch(`${api}/api/v1/jobs/${job.job_id}`,
+                               {headers: auth, cache: "reload"});
   seen.reloaded = [reloaded.status, reloaded.headers.get("Cache-Control")];
   const cancelled = await fetch(`${api}/api/v1/jobs/${job.job_id}`,
-                                {method: "DELETE", headers: {"If-Match": '"1"'}});
+                                {method: "DELETE", headers: {...auth, "If-Match": '"1"'}});
   seen.cancelled = [cancelled.status, (await cancelled.json()).data.status];
   const fresh = await fetch(`${api}/api/v1/jobs?fresh=true`, {
-    method: "POST", headers: {"Content-Type": "image/png"}, body: blueprint, cache: "no-store"});
+    method: "POST", headers: {...auth, "Content-Type": "image/png"}, body: blueprint,
+    cache: "no-store"});
   seen.fresh = fresh.status;
   const mistyped = await fetch(`${api}/api/v1/jbos`, {method: "POST",
-    headers: {"Content-Type": "application/json"}, body: "{}"});
+    headers: {...auth, "Content-Type": "application/json"}, body: "{}"});
   seen.mistyped = [mistyped.status, (await mistyped.json()).error.code];
   const tooLarge = await fetch(`${api}/api/v1/jobs`, {method: "POST",
-    headers: {"Content-Type": "application/pdf"}, body: new Uint8Array(52428801)});
+    headers: {...auth, "Content-Type": "application/pdf"}, body: new Uint8Array(52428801)});
   seen.tooLarge = [tooLarge.status, (await tooLarge.json()).error.code];
+  const anonymous = await fetch(`${api}/api/v1/jobs`);
+  seen.anonymous = [anonymous.status, (await anonymous.json()).error.code,
+                    anonymous.headers.get("WWW-Authenticate")];
   return seen;
 }
 """
 
 
 def test_a_front_end_on_another_origin_uses_the_documented_headers(page: Any, api: str) -> None:
-    seen = page.evaluate(SCRIPT, [api, list(png())])
+    seen = page.evaluate(SCRIPT, [api, list(png()), DEV_API_KEY])
     status, etag, location, has_request_id, correlation = seen["created"]
     assert (status, etag, has_request_id, correlation) == (201, '"1"', True, "from-the-browser")
     assert location.startswith("/api/v1/jobs/job_")
@@ -125,3 +132,5 @@ def test_a_front_end_on_another_origin_uses_the_documented_headers(page: Any, ap
     assert seen["fresh"] == 201
     assert seen["mistyped"] == [404, "NOT_FOUND"]  # the 404 itself, not a CORS failure
     assert seen["tooLarge"] == [413, "FILE_TOO_LARGE"]  # in the envelope, readable by the page
+    # Without the key: a 401 the page can read, challenge included.
+    assert seen["anonymous"] == [401, "UNAUTHENTICATED", 'Bearer realm="blueprint-jobs"']

@@ -17,7 +17,16 @@ import requests
 
 from adapters.aws import S3_POLICY
 from tests.blueprints import png
-from tests.e2e.servers import REGION, aws_env_for, cli, free_port, init_storage, running
+from tests.e2e.servers import (
+    REGION,
+    aws_env_for,
+    bearer,
+    cli,
+    create_key,
+    free_port,
+    init_storage,
+    running,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -99,11 +108,11 @@ def slow_endpoint(moto_server: str) -> Iterator[SlowEndpoint]:
         endpoint.server_close()
 
 
-def create(base: str) -> requests.Response:
+def create(base: str, auth: dict[str, str]) -> requests.Response:
     return requests.post(
         f"{base}/api/v1/jobs",
         data=png(),
-        headers={"Content-Type": "image/png", "Idempotency-Key": KEY},
+        headers={"Content-Type": "image/png", "Idempotency-Key": KEY, **auth},
         timeout=60,
     )
 
@@ -113,6 +122,7 @@ def test_a_hanging_upload_is_503_in_time_and_the_key_is_released(
 ) -> None:
     env = aws_env_for(moto_server, "deadline")
     assert init_storage(env).returncode == 0
+    auth = bearer(create_key(env, name="deadline")[1])
     s3 = boto3.client(
         "s3",
         region_name=REGION,
@@ -132,7 +142,7 @@ def test_a_hanging_upload_is_503_in_time_and_the_key_is_released(
     served = {**env, "AWS_ENDPOINT_URL": slow_endpoint.url}
     with running(command, f"{base}/health", env=served):
         slow_endpoint.hangs = 1
-        refused = create(base)
+        refused = create(base, auth)
         assert refused.status_code == 503, refused.text
         assert refused.headers["Retry-After"] == "1"
         body = refused.json()
@@ -142,7 +152,7 @@ def test_a_hanging_upload_is_503_in_time_and_the_key_is_released(
         assert slow_endpoint.hung == 1
         assert blueprints() == []
 
-        created = create(base)  # the same key: released, not 409
+        created = create(base, auth)  # the same key: released, not 409
         assert created.status_code == 201, created.text
         assert "Idempotent-Replayed" not in created.headers
         assert blueprints() == [created.json()["data"]["blueprint_s3_key"]]

@@ -16,28 +16,31 @@ import pytest
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from tests.blueprints import pdf
-from tests.e2e.servers import cli, free_port, running
+from tests.e2e.servers import DEV_API_KEY, MEMORY_ENV, cli, free_port, running
 
 pytestmark = pytest.mark.slow
 ORIGIN = "http://localhost:3000"
 HUGE = 100 * 1024 * 1024  # past every limit, the old 80 MiB server cap included
+AUTHORIZATION = f"Authorization: Bearer {DEV_API_KEY}"
 
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [*cli(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(command, f"http://127.0.0.1:{port}/health"):
+    with running(command, f"http://127.0.0.1:{port}/health", env=MEMORY_ENV):
         yield "127.0.0.1", port
 
 
-def head(path: str, length: int, *extra: str) -> bytes:
+def head(path: str, length: int, *extra: str, credentials: bool = True) -> bytes:
+    """A request's head; an API client's carries its key, a browser's upload form none."""
     lines = [
         f"POST {path} HTTP/1.1",
         "Host: 127.0.0.1",
         "Content-Type: application/pdf",
         f"Origin: {ORIGIN}",
         f"Content-Length: {length}",
+        *([AUTHORIZATION] if credentials else []),
         *extra,
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -104,7 +107,9 @@ def test_an_oversized_local_upload_form_is_refused_before_the_body_is_sent(
     address: tuple[str, int],
 ) -> None:
     with connect(address) as sock:
-        sock.sendall(head("/local-uploads", MAX_BLUEPRINT_BYTES + 10 * 1024 * 1024))
+        sock.sendall(
+            head("/local-uploads", MAX_BLUEPRINT_BYTES + 10 * 1024 * 1024, credentials=False)
+        )
         statuses, headers, body = read_response(sock)
     assert statuses[-1] == "HTTP/1.1 413 Content Too Large"
     assert_envelope_413(headers, body)
@@ -122,6 +127,20 @@ def test_100_continue_comes_when_the_body_is_wanted(address: tuple[str, int]) ->
         # The connection stays usable for the next request.
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert read_response(sock)[0] == ["HTTP/1.1 200 OK"]
+
+
+def test_a_request_without_credentials_is_refused_before_its_body(
+    address: tuple[str, int],
+) -> None:
+    with connect(address) as sock:
+        sock.sendall(head("/api/v1/jobs", len(pdf()), "Expect: 100-continue", credentials=False))
+        statuses, headers, body = read_response(sock)
+    assert statuses == ["HTTP/1.1 401 Unauthorized"]  # no interim 100: the body is not wanted
+    assert headers["www-authenticate"] == 'Bearer realm="blueprint-jobs"'
+    assert headers["access-control-allow-origin"] == ORIGIN
+    answer = json.loads(body)
+    assert answer["error"]["code"] == "UNAUTHENTICATED"
+    assert answer["meta"]["request_id"] == headers["x-request-id"]
 
 
 def _refused_early(address: tuple[str, int], head_bytes: bytes, then: bytes = b"") -> Any:
@@ -171,7 +190,9 @@ def test_a_chunked_body_refused_early_smuggles_no_request(address: tuple[str, in
     chunk = f"{len(smuggled):x}\r\n".encode() + smuggled + b"\r\n0\r\n\r\n"
     head_bytes = (
         b"POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n" + chunk
+        + f"{AUTHORIZATION}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\n"
+        + chunk
     )
     statuses, _, _, rest = _refused_early(address, head_bytes)
     assert statuses == ["HTTP/1.1 415 Unsupported Media Type"]
@@ -186,7 +207,10 @@ def test_a_chunked_blueprint_is_read_whole(address: tuple[str, int]) -> None:
     )
     request = (
         b"POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/pdf\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+        + f"{AUTHORIZATION}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n"
     )
     with connect(address) as sock:
         sock.sendall(request)

@@ -44,7 +44,16 @@ from botocore.exceptions import ClientError
 from entrypoints.aws import aws_service
 from entrypoints.settings import Settings
 from tests.blueprints import pdf, png
-from tests.e2e.servers import REGION, cli, free_port, init_storage, post_form, running
+from tests.e2e.servers import (
+    REGION,
+    bearer,
+    cli,
+    create_key,
+    free_port,
+    init_storage,
+    post_form,
+    running,
+)
 from tests.iam import Names, Statement, function_statements, policy_document
 
 pytestmark = pytest.mark.slow
@@ -167,6 +176,13 @@ def moto() -> Iterator[Moto]:
         yield found
 
 
+@pytest.fixture(scope="module")
+def auth(moto: Moto) -> dict[str, str]:
+    """A key made by ``keys create`` as the operator makes it: signing as a user allowed
+    everything, with enforcement on."""
+    return bearer(create_key(moto.env(moto.pipeline), name="iam")[1])
+
+
 @contextmanager
 def serving(moto: Moto, keys: Keys, log: list[str]) -> Iterator[str]:
     """``serve --storage aws`` signing with ``keys``; its output is added to ``log``."""
@@ -182,15 +198,18 @@ def serving(moto: Moto, keys: Keys, log: list[str]) -> Iterator[str]:
             log.extend(output.splitlines())
 
 
-def post_job(base: str, data: bytes, **headers: str) -> requests.Response:
+def post_job(base: str, auth: dict[str, str], data: bytes, **headers: str) -> requests.Response:
     kind = "image/png" if data.startswith(b"\x89PNG") else "application/pdf"
     return requests.post(
-        f"{base}/api/v1/jobs", data=data, headers={"Content-Type": kind, **headers}, timeout=30
+        f"{base}/api/v1/jobs",
+        data=data,
+        headers={"Content-Type": kind, **auth, **headers},
+        timeout=30,
     )
 
 
 def test_the_api_works_with_exactly_the_functions_policy(
-    moto: Moto, monkeypatch: pytest.MonkeyPatch
+    moto: Moto, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log: list[str] = []
     with serving(moto, moto.function, log) as base:
@@ -198,24 +217,27 @@ def test_the_api_works_with_exactly_the_functions_policy(
         assert ready.status_code == 200, ready.text
 
         key = {"Idempotency-Key": "iam-e2e-first"}
-        created = post_job(base, png(), **key)
+        created = post_job(base, auth, png(), **key)
         assert created.status_code == 201, created.text
         job_id = created.json()["data"]["job_id"]
-        replayed = post_job(base, png(), **key)
+        replayed = post_job(base, auth, png(), **key)
         assert replayed.status_code == 201, replayed.text
         assert replayed.headers["Idempotent-Replayed"] == "true"
         assert replayed.json()["data"]["job_id"] == job_id
 
         # Refused: the key is released (DeleteItem), so the next request under it may run.
         other = {"Idempotency-Key": "iam-e2e-refused", "Cache-Control": "no-cache"}
-        refused = post_job(base, b"not a blueprint", **other)
+        refused = post_job(base, auth, b"not a blueprint", **other)
         assert refused.status_code == 400, refused.text
         assert refused.json()["error"]["code"] == "INVALID_FILE_FORMAT"
-        after = post_job(base, png(), **other)
+        after = post_job(base, auth, png(), **other)
         assert after.status_code == 201, after.text
 
         opened = requests.post(
-            f"{base}/api/v1/uploads", json={"format": "pdf", "size_bytes": len(pdf())}, timeout=30
+            f"{base}/api/v1/uploads",
+            json={"format": "pdf", "size_bytes": len(pdf())},
+            headers=auth,
+            timeout=30,
         )
         assert opened.status_code == 201, opened.text
         session = opened.json()["data"]
@@ -223,14 +245,19 @@ def test_the_api_works_with_exactly_the_functions_policy(
             sent = post_form(session, pdf())
         assert sent.status_code < 300, sent.text
         from_upload = requests.post(
-            f"{base}/api/v1/jobs", json={"upload_id": session["upload_id"]}, timeout=30
+            f"{base}/api/v1/jobs",
+            json={"upload_id": session["upload_id"]},
+            headers=auth,
+            timeout=30,
         )
         assert from_upload.status_code == 201, from_upload.text
 
-        fetched = requests.get(f"{base}/api/v2/jobs/{job_id}", timeout=10)
+        fetched = requests.get(f"{base}/api/v2/jobs/{job_id}", headers=auth, timeout=10)
         assert fetched.status_code == 200, fetched.text
         cancelled = requests.delete(
-            f"{base}/api/v1/jobs/{from_upload.json()['data']['job_id']}", timeout=10
+            f"{base}/api/v1/jobs/{from_upload.json()['data']['job_id']}",
+            headers=auth,
+            timeout=10,
         )
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["data"]["status"] == "cancelled"
@@ -242,25 +269,25 @@ def test_the_api_works_with_exactly_the_functions_policy(
         pipeline.lifecycle.complete_job(job_id, f"results/{job_id}.json")
 
         feedback = requests.post(
-            f"{base}/api/v1/jobs/{job_id}/feedback", json={"rating": 4}, timeout=10
+            f"{base}/api/v1/jobs/{job_id}/feedback", json={"rating": 4}, headers=auth, timeout=10
         )
         assert feedback.status_code == 201, feedback.text
-        cached = post_job(base, png())
+        cached = post_job(base, auth, png())
         assert cached.status_code == 201, cached.text
         assert cached.json()["data"]["cached_from"] == job_id
     assert not [line for line in log if "AccessDenied" in line or '"status": 500' in line]
 
 
-def test_moto_enforces_the_policy(moto: Moto) -> None:
+def test_moto_enforces_the_policy(moto: Moto, auth: dict[str, str]) -> None:
     """Without dynamodb:DeleteItem, a refused request cannot release its key: the client still
     gets the real answer, but the key stays locked (and the log says why). And the function's
     own keys may not scan the table or read outside its two prefixes."""
     log: list[str] = []
     with serving(moto, moto.no_delete, log) as base:
         key = {"Idempotency-Key": "iam-e2e-no-delete"}
-        refused = post_job(base, b"not a blueprint", **key)
+        refused = post_job(base, auth, b"not a blueprint", **key)
         assert refused.status_code == 400, refused.text
-        locked = post_job(base, png(), **key)
+        locked = post_job(base, auth, png(), **key)
         assert locked.status_code == 409, locked.text
         assert locked.json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
     assert any("AccessDenied" in line and "DeleteItem" in line for line in log)

@@ -12,25 +12,33 @@ import requests
 
 from domain.blueprint import MAX_BLUEPRINT_BYTES
 from tests.blueprints import pdf, png
-from tests.e2e.servers import big_pdf, post_form
+from tests.e2e.servers import Served, big_pdf, post_form
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
 
 
-def open_session(base: str, fmt: str, size: int) -> Any:
+def open_session(server: Served, fmt: str, size: int) -> Any:
     answer = requests.post(
-        f"{base}/api/v1/uploads", json={"format": fmt, "size_bytes": size}, timeout=30
+        f"{server.base}/api/v1/uploads",
+        json={"format": fmt, "size_bytes": size},
+        headers=server.auth,
+        timeout=30,
     )
     assert answer.status_code == 201, answer.text
     return answer.json()["data"]
 
 
-def create(base: str, upload_id: str) -> requests.Response:
-    return requests.post(f"{base}/api/v1/jobs", json={"upload_id": upload_id}, timeout=120)
+def create(server: Served, upload_id: str) -> requests.Response:
+    return requests.post(
+        f"{server.base}/api/v1/jobs",
+        json={"upload_id": upload_id},
+        headers=server.auth,
+        timeout=120,
+    )
 
 
-def test_a_20_mib_pdf_through_a_session(server: str) -> None:
+def test_a_20_mib_pdf_through_a_session(server: Served) -> None:
     data = big_pdf(20 * MIB)
     session = open_session(server, "pdf", len(data))
     assert session["url"].startswith("http://127.0.0.1:")
@@ -38,7 +46,8 @@ def test_a_20_mib_pdf_through_a_session(server: str) -> None:
     created = create(server, session["upload_id"])
     assert created.status_code == 201, created.text
     job_id = created.json()["data"]["job_id"]
-    job = requests.get(f"{server}/api/v2/jobs/{job_id}", timeout=30).json()["data"]
+    job = requests.get(f"{server.base}/api/v2/jobs/{job_id}", headers=server.auth, timeout=30)
+    job = job.json()["data"]
     assert job["blueprint"] == {
         "format": "pdf",
         "sha256": hashlib.sha256(data).hexdigest(),
@@ -46,7 +55,7 @@ def test_a_20_mib_pdf_through_a_session(server: str) -> None:
     }
 
 
-def test_the_limit_through_a_session(server: str) -> None:
+def test_the_limit_through_a_session(server: Served) -> None:
     exact = big_pdf(MAX_BLUEPRINT_BYTES)
     over = exact + b"\x00"
     refused = open_session(server, "pdf", MAX_BLUEPRINT_BYTES)
@@ -64,15 +73,15 @@ def test_the_limit_through_a_session(server: str) -> None:
     assert created.json()["data"]["blueprint_size_bytes"] == MAX_BLUEPRINT_BYTES
 
 
-def test_the_limit_inline(server: str) -> None:
+def test_the_limit_inline(server: Served) -> None:
     exact = big_pdf(MAX_BLUEPRINT_BYTES)
-    headers = {"Content-Type": "application/pdf"}
+    headers = {"Content-Type": "application/pdf", **server.auth}
     over = requests.post(
-        f"{server}/api/v1/jobs", data=exact + b"\x00", headers=headers, timeout=120
+        f"{server.base}/api/v1/jobs", data=exact + b"\x00", headers=headers, timeout=120
     )
     assert over.status_code == 413
     assert over.json()["error"]["code"] == "FILE_TOO_LARGE"
-    ok = requests.post(f"{server}/api/v1/jobs", data=exact, headers=headers, timeout=120)
+    ok = requests.post(f"{server.base}/api/v1/jobs", data=exact, headers=headers, timeout=120)
     assert ok.status_code == 201, ok.text
     assert ok.json()["data"]["blueprint_hash"] == hashlib.sha256(exact).hexdigest()
 
@@ -86,16 +95,20 @@ WRONG = [
 
 @pytest.mark.parametrize(("data", "fmt", "content_type"), WRONG)
 def test_wrong_formats_inline_and_through_sessions(
-    server: str, data: bytes, fmt: str, content_type: str
+    server: Served, data: bytes, fmt: str, content_type: str
 ) -> None:
     inline = requests.post(
-        f"{server}/api/v1/jobs", data=data, headers={"Content-Type": content_type}, timeout=30
+        f"{server.base}/api/v1/jobs",
+        data=data,
+        headers={"Content-Type": content_type, **server.auth},
+        timeout=30,
     )
     assert inline.status_code == 400
     assert inline.json()["error"]["code"] == "INVALID_FILE_FORMAT"
     as_json = requests.post(
-        f"{server}/api/v1/jobs",
+        f"{server.base}/api/v1/jobs",
         json={"blueprint": base64.b64encode(data).decode(), "format": fmt},
+        headers=server.auth,
         timeout=30,
     )
     assert as_json.json()["error"]["code"] == "INVALID_FILE_FORMAT"
@@ -106,7 +119,7 @@ def test_wrong_formats_inline_and_through_sessions(
     assert created.json()["error"]["code"] == "INVALID_FILE_FORMAT"
 
 
-def test_a_small_png_through_a_session(server: str) -> None:
+def test_a_small_png_through_a_session(server: Served) -> None:
     session = open_session(server, "png", len(png()))
     assert post_form(session, png()).status_code < 300
     assert create(server, session["upload_id"]).status_code == 201
