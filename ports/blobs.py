@@ -57,4 +57,8 @@ class FormUploadReceiver(Protocol):
     """A blob store that takes form uploads itself (the local server's), as S3 takes its
     presigned POSTs: the store checks the form's policy before it keeps a byte."""
 
-    def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int: ...
+    def check_form(self, fields: Mapping[str, str]) -> None:
+        """Raise ``UploadRejected`` unless the form is one this store signed, unexpired."""
+
+    def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
+        """Check the form as ``check_form`` does, then keep the file it carries."""

@@ -53,4 +53,5 @@ def released(owner: str) -> Update:
 def unfinished(table: Table, owner: str) -> int:
     """The owner's count now (a strongly consistent read; 0 if none was ever counted)."""
     item = table.get_item(UnfinishedItem, UNFINISHED_PREFIX + owner, UNFINISHED_SK)
-    return 0 if item is None else int(item.jobs)
+    # Never below 0, whatever was released of jobs counted before counting began.
+    return 0 if item is None else max(0, int(item.jobs))

@@ -46,7 +46,8 @@ class UploadSessions:
 
     def get(self, upload_id: str) -> UploadSession:
         item = self._table.get_item(UploadItem, upload_id, UPLOAD_SK)
-        if item is None:
+        # A session opened before sessions had owners is nobody's: none may use it.
+        if item is None or item.attribute_values.get("upload_owner") is None:
             raise UploadNotFound("No upload session has this id.", upload_id=upload_id)
         return UploadSession(
             upload_id=item.pk,

@@ -100,10 +100,11 @@ class MemoryBlobStore:
             {"key": key, "policy": encoded, "x-amz-signature": _sign(self._secret, encoded)},
         )
 
-    def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
-        """Store a form upload after checking its policy; what S3 does with a presigned POST."""
-        now = self._clock.now()
-        self._collect(now)
+    def check_form(self, fields: Mapping[str, str]) -> None:
+        self._policy(fields, self._clock.now())
+
+    def _policy(self, fields: Mapping[str, str], now: datetime) -> tuple[str, int, int, datetime]:
+        """The form's key, size range and expiry, if its signature, expiry and key hold."""
         encoded = fields.get("policy", "")
         if not hmac.compare_digest(_sign(self._secret, encoded), fields.get("x-amz-signature", "")):
             raise UploadRejected("The upload form's signature does not match its policy.")
@@ -115,6 +116,13 @@ class MemoryBlobStore:
         if fields.get("key") != key:
             raise UploadRejected("The form's key is not the one its policy allows.")
         _, low, high = policy["conditions"][1]
+        return key, low, high, expires
+
+    def accept_upload(self, fields: Mapping[str, str], chunks: Iterable[bytes]) -> int:
+        """Store a form upload after checking its policy; what S3 does with a presigned POST."""
+        now = self._clock.now()
+        self._collect(now)
+        key, low, high, expires = self._policy(fields, now)
         buffer = self._gather(chunks, high)
         if len(buffer) < low:
             raise InvalidRequest(

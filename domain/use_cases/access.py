@@ -1,8 +1,10 @@
 """Access: API keys made, listed and revoked, and callers authenticated by them.
 
 A key's lookup is cached per process for at most ``KEY_CACHE_SECONDS`` (a revoked key stops
-working within that time), unknown keys included, so a caller cannot make every request a
-store read. The cache is bounded: at ``KEY_CACHE_ENTRIES`` it starts afresh.
+working within that time), unknown keys included, so that one bad key repeated costs one store
+read a minute. Known and unknown keys are cached apart, each bounded (at ``KEY_CACHE_ENTRIES``
+a cache starts afresh): a stream of made-up keys, each a read of its own, never evicts the
+keys of real callers.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain import api_keys
 from domain.api_keys import ApiKey
@@ -29,8 +32,10 @@ class Access:
         self._clock = clock
         self._entropy = entropy
         self._lock = threading.Lock()
-        # digest -> (until when, the key's principal; None: no active key has it)
-        self._cache: dict[str, tuple[datetime, Principal | None]] = {}
+        # digest -> (until when, the key's principal); and digest -> until when, for digests
+        # of no active key
+        self._known: dict[str, tuple[datetime, Principal]] = {}
+        self._unknown: dict[str, datetime] = {}
         self._ttl = timedelta(seconds=KEY_CACHE_SECONDS)
 
     def create_key(
@@ -66,19 +71,25 @@ class Access:
             raise Unauthenticated("The API key is malformed.")
         digest = api_keys.digest_of(secret)
         now = self._clock.now()
-        cached = self._cache.get(digest)  # a dict read is atomic; writes take the lock
-        if cached is not None and cached[0] > now:
-            principal = cached[1]
-        else:
-            # Checked in full only before a lookup: a cached digest was checked then.
-            if not api_keys.well_formed(secret):
-                raise Unauthenticated("The API key is malformed.")
-            key = self._keys.find_key(digest)
-            principal = key.principal() if key is not None and key.active else None
-            with self._lock:
-                if len(self._cache) >= KEY_CACHE_ENTRIES:
-                    self._cache.clear()
-                self._cache[digest] = (now + self._ttl, principal)
-        if principal is None:
+        known = self._known.get(digest)  # a dict read is atomic; writes take the lock
+        if known is not None and known[0] > now:
+            return known[1]
+        unknown_until = self._unknown.get(digest)
+        if unknown_until is not None and unknown_until > now:
             raise Unauthenticated(_UNKNOWN_KEY)
+        # Checked in full only before a lookup: a cached digest was checked then.
+        if not api_keys.well_formed(secret):
+            raise Unauthenticated("The API key is malformed.")
+        key = self._keys.find_key(digest)
+        with self._lock:
+            cache: dict[str, Any] = self._known if key is not None and key.active else self._unknown
+            if len(cache) >= KEY_CACHE_ENTRIES:
+                cache.clear()
+            if key is None or not key.active:
+                self._known.pop(digest, None)
+                self._unknown[digest] = now + self._ttl
+                raise Unauthenticated(_UNKNOWN_KEY)
+            principal = key.principal()
+            self._unknown.pop(digest, None)
+            self._known[digest] = (now + self._ttl, principal)
         return principal

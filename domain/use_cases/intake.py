@@ -197,6 +197,8 @@ class Intake:
         the receiver's to check; a session that has made its job or expired takes no more."""
         if self._receiver is None:
             raise UploadRejected("This service does not receive uploads itself.")
+        # The form first: only its signer may learn anything of the session it names.
+        self._receiver.check_form(fields)
         upload_id = upload_id_of_key(fields.get("key", ""))
         if upload_id is not None:
             try:

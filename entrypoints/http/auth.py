@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from domain import api_keys
-from domain.errors import Forbidden, Unauthenticated
+from domain.errors import Forbidden, InvalidRequest, Unauthenticated
 from domain.principals import Principal, is_owner, known_scopes
 from domain.use_cases import Access
 from entrypoints.http.messages import HttpRequest
@@ -76,13 +76,19 @@ def _credential(request: HttpRequest) -> str:
     bearer: str | None = None
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if scheme.lower() != "bearer":
+            # Another scheme (Basic...): no Bearer credential at all (RFC 6750, 3.1).
+            raise Unauthenticated("Authorization must be 'Bearer <token>'.", given=False)
+        if not token.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'.")
         bearer = token.strip()
     if api_key is not None:
         api_key = api_key.strip()
         if bearer is not None and bearer != api_key:
-            raise Unauthenticated("Send one credential: Authorization or X-Api-Key, not both.")
+            # A malformed request, not a bad token (RFC 6750, 3.1: invalid_request).
+            raise InvalidRequest(
+                "Send one credential: Authorization or X-Api-Key, not both.", field="X-Api-Key"
+            )
         if not api_key.startswith(api_keys.PREFIX):  # X-Api-Key carries API keys only
             raise Unauthenticated("X-Api-Key takes an API key (bjk_...).")
         return api_key

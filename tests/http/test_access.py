@@ -48,13 +48,12 @@ def test_no_credentials_is_401_with_a_bearer_challenge(
     "headers",
     [
         {"Authorization": "Bearer bjk_notakey"},
-        {"Authorization": "Basic dXNlcjpwYXNz"},
         {"Authorization": "Bearer"},
         {"X-Api-Key": "bjk_" + "a" * 32},  # the right form, a wrong checksum
         {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},  # a JWT nobody checks
         {"X-Api-Key": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},  # X-Api-Key takes keys only
     ],
-    ids=["short", "basic", "empty-bearer", "checksum", "unverified-jwt", "jwt-as-api-key"],
+    ids=["short", "empty-bearer", "checksum", "unverified-jwt", "jwt-as-api-key"],
 )
 def test_a_malformed_or_unverifiable_credential_is_401_invalid_token(
     client: Client, headers: dict[str, str]
@@ -82,9 +81,48 @@ def test_a_key_is_taken_from_either_header(
     assert reply.status == 200, reply.body
 
 
-def test_two_different_credentials_are_refused(client: Client, service: UseCases) -> None:
+def test_another_scheme_is_no_bearer_credential(client: Client) -> None:
+    """RFC 6750, 3.1: a request without a Bearer credential gets the bare challenge."""
+    reply = client.request("GET", JOBS, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert_error(reply, 401, "UNAUTHENTICATED")
+    assert _challenge(reply) == 'Bearer realm="blueprint-jobs"'
+
+
+def test_two_different_credentials_are_a_malformed_request(
+    client: Client, service: UseCases
+) -> None:
     headers = {"Authorization": f"Bearer {api_key(service)}", "X-Api-Key": api_key(service)}
-    assert_error(client.request("GET", JOBS, headers=headers), 401, "UNAUTHENTICATED")
+    details = assert_error(
+        client.request("GET", JOBS, headers=headers), 400, "INVALID_REQUEST_BODY"
+    )
+    assert details == {"field": "X-Api-Key"}
+
+
+def test_made_up_keys_never_push_a_real_callers_key_out_of_the_cache() -> None:
+    from adapters.memory import MemoryApiKeyStore, MemoryBlobStore, MemoryJobStore
+    from domain.errors import Unauthenticated
+    from domain.use_cases.access import KEY_CACHE_ENTRIES
+    from tests.helpers import use_cases_over
+
+    class CountingKeys(MemoryApiKeyStore):
+        lookups = 0
+
+        def find_key(self, digest: str) -> api_keys.ApiKey | None:
+            self.lookups += 1
+            return super().find_key(digest)
+
+    keys = CountingKeys()
+    service = use_cases_over(MemoryJobStore(), MemoryBlobStore(), keys=keys)
+    key = api_key(service)
+    service.access.authenticate_key(key)
+    for n in range(KEY_CACHE_ENTRIES + 10):
+        made_up = api_keys.new_secret(n.to_bytes(api_keys.RANDOM_BYTES, "big"))
+        for _ in range(2):  # the second time, answered from the cache
+            with pytest.raises(Unauthenticated):
+                service.access.authenticate_key(made_up)
+    assert keys.lookups == 1 + KEY_CACHE_ENTRIES + 10  # one read per made-up key
+    assert service.access.authenticate_key(key).owner == OWNER
+    assert keys.lookups == 1 + KEY_CACHE_ENTRIES + 10  # the real key is still cached
 
 
 def test_a_revoked_key_stops_working_within_the_cache_time(

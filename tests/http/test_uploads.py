@@ -172,6 +172,30 @@ def test_a_used_form_takes_no_more_files(client: Client, blobs: MemoryBlobStore)
     assert blobs.keys() == [job["blueprint_s3_key"]]
 
 
+def test_a_forged_form_learns_nothing_of_the_session_it_names(client: Client) -> None:
+    """The form's signature is checked before the session is looked up: a form nobody signed
+    is refused alike whether its session exists, is used, or not."""
+    session = open_session(client).data
+    send(client, session, pdf())
+    create_from(client, session["upload_id"])
+    forged = {"x-amz-signature": "0" * 64}
+    used = send(client, session, pdf(), **forged)
+    absent = send(
+        client,
+        {
+            **session,
+            "fields": {
+                **session["fields"],
+                "key": "uploads/upl_01jdz5k3a1b2c3d4e5f6g7h8j9/blueprint",
+            },
+        },
+        pdf(),
+        **forged,
+    )
+    assert_error(used, 403, "UPLOAD_REJECTED")
+    assert used.error == absent.error
+
+
 def test_what_an_expired_form_stored_is_collected(
     client: Client, blobs: MemoryBlobStore, clock: SteppingClock
 ) -> None:
