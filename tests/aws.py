@@ -15,8 +15,9 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from adapters.dynamodb import DynamoDBJobStore, Table
+from adapters.dynamodb import DynamoDBApiKeyStore, DynamoDBJobStore, DynamoDBRateCounter, Table
 from adapters.s3 import S3BlobStore
+from domain.use_cases import UseCases
 from entrypoints.aws import s3_config
 from entrypoints.settings import Settings
 from tests.iam import Names, Recorder, Statement, function_statements, ungranted_actions
@@ -97,3 +98,18 @@ def new_blob_store(**kwargs: Any) -> S3BlobStore:
     store = S3BlobStore(s3_client(), BUCKET, **kwargs)
     store.create_bucket(REGION)
     return store
+
+
+def dynamodb_use_cases(jobs: DynamoDBJobStore, blobs: S3BlobStore, **options: Any) -> UseCases:
+    """The use cases on these stores, with the keys and the quotas in the jobs' table."""
+    from tests.fakes import SeededEntropy, SteppingClock
+
+    return UseCases.over(
+        jobs,
+        blobs,
+        options.pop("clock", SteppingClock()),
+        SeededEntropy(),
+        keys=DynamoDBApiKeyStore(jobs.table),
+        counter=DynamoDBRateCounter(jobs.table),
+        **options,
+    )

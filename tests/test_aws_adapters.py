@@ -18,9 +18,8 @@ from domain.errors import ServiceUnavailable
 from domain.job import JobStatus
 from domain.principals import JOBS_READ
 from domain.use_cases import UseCases
-from tests.aws import BUCKET, moto_in_process, new_blob_store, new_job_store
+from tests.aws import BUCKET, dynamodb_use_cases, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
-from tests.fakes import SeededEntropy, SteppingClock
 from tests.faults import Fault
 from tests.helpers import ORIGIN, OWNER, SETTINGS, a_job, a_session, assert_error, feedback_for
 from tests.http.clients import CLIENTS
@@ -104,14 +103,7 @@ def test_worst_case_of_one_create_fits_in_api_gateways_30_seconds() -> None:
 def service_over(stores: Any) -> UseCases:
     """The use cases on these stores, the keys and quotas in the same table."""
     jobs, blobs = stores
-    return UseCases.over(
-        jobs,
-        blobs,
-        SteppingClock(),
-        SeededEntropy(),
-        keys=DynamoDBApiKeyStore(jobs.table),
-        counter=DynamoDBRateCounter(jobs.table),
-    )
+    return dynamodb_use_cases(jobs, blobs)
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from adapters.dynamodb import DynamoDBApiKeyStore, DynamoDBJobStore, DynamoDBRateCounter
+from adapters.dynamodb import DynamoDBJobStore, DynamoDBRateCounter
 from adapters.memory import MemoryIdempotencyStore
 from adapters.s3 import S3BlobStore
 from domain.use_cases import UseCases
-from tests.aws import FAULTS, moto_in_process, new_blob_store, new_job_store
+from tests.aws import FAULTS, dynamodb_use_cases, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
-from tests.fakes import SeededEntropy, SteppingClock
+from tests.fakes import SteppingClock
 from tests.faults import LOST, TIMEOUT, Fault, LostAnswer, Slow
 from tests.helpers import ORIGIN, OWNER, SETTINGS, UNKNOWN, a_job, a_session
 from tests.http.clients import CLIENTS, Client
@@ -35,14 +35,7 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoDBJobStore, 
 @pytest.fixture
 def service(stores: tuple[DynamoDBJobStore, S3BlobStore]) -> UseCases:
     jobs, blobs = stores
-    return UseCases.over(
-        jobs,
-        blobs,
-        SteppingClock(),
-        SeededEntropy(),
-        keys=DynamoDBApiKeyStore(jobs.table),
-        counter=DynamoDBRateCounter(jobs.table),
-    )
+    return dynamodb_use_cases(jobs, blobs)
 
 
 @pytest.fixture(params=sorted(CLIENTS))

@@ -16,7 +16,7 @@ from domain.use_cases import UseCases
 from entrypoints.http.resources import API_ROUTES
 from entrypoints.http.routes import PUBLIC
 from ports.blobs import BlobStore
-from tests.aws import moto_in_process, new_blob_store, new_job_store
+from tests.aws import dynamodb_use_cases, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import pdf, png
 from tests.fakes import OTHER_OWNER, OWNER, SeededEntropy, SteppingClock
 from tests.helpers import SETTINGS, UNKNOWN, create, finish, use_cases_over
@@ -64,17 +64,10 @@ def storage(
         service = use_cases_over(MemoryJobStore(), blobs)
         yield service, blobs
         return
-    from adapters.dynamodb import DynamoDBApiKeyStore, DynamoDBRateCounter
-
     with moto_in_process(monkeypatch):
         jobs = new_job_store()
         s3 = new_blob_store()
-        service = use_cases_over(
-            jobs,
-            s3,
-            keys=DynamoDBApiKeyStore(jobs.table),
-            counter=DynamoDBRateCounter(jobs.table),
-        )
+        service = dynamodb_use_cases(jobs, s3)
         yield service, s3
 
 

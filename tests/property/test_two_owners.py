@@ -22,7 +22,7 @@ from hypothesis.stateful import (
 from adapters.memory import MemoryBlobStore, MemoryJobStore
 from domain.blueprint import BlueprintFormat
 from domain.use_cases import UseCases
-from tests.aws import moto_in_process, new_blob_store, new_job_store
+from tests.aws import dynamodb_use_cases, moto_in_process, new_blob_store, new_job_store
 from tests.blueprints import SAMPLES
 from tests.fakes import OTHER_OWNER, OWNER, SteppingClock
 from tests.helpers import SETTINGS, finish, use_cases_over
@@ -136,16 +136,9 @@ def test_neither_owner_ever_reaches_the_others_jobs_in_memory() -> None:
 def test_neither_owner_ever_reaches_the_others_jobs_on_dynamodb(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from adapters.dynamodb import DynamoDBApiKeyStore, DynamoDBRateCounter
-
     with moto_in_process(monkeypatch):
         jobs = new_job_store()
-        service = use_cases_over(
-            jobs,
-            new_blob_store(),
-            keys=DynamoDBApiKeyStore(jobs.table),
-            counter=DynamoDBRateCounter(jobs.table),
-        )
+        service = dynamodb_use_cases(jobs, new_blob_store())
         run_state_machine_as_test(
             two_owner_machine(service),
             settings=settings(
