@@ -171,3 +171,10 @@ class InvalidPageToken(DomainError):
 
 class ApiKeyNotFound(DomainError):
     code = "API_KEY_NOT_FOUND"
+
+
+class UnusableResult(DomainError):
+    """The pipeline stored a result the service cannot serve (too large, or not JSON): the
+    pipeline's fault, never the client's."""
+
+    code = "RESULT_UNUSABLE"

@@ -31,6 +31,11 @@ EXTRA_FIELDS = (
     "api_version",
     "blob_key",
     "error_code",
+    "event_id",
+    "update",
+    "outcome",
+    "failed",
+    "resent",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from attrs import frozen
@@ -56,6 +57,11 @@ class JobStore(Protocol):
         Eventually consistent on DynamoDB: a job created or changed a moment ago may be
         missing from the listing, or listed in its former status, for a short while.
         """
+
+    def stale_jobs(self, status: JobStatus, changed_before: datetime, limit: int) -> list[Job]:
+        """Unfinished jobs in ``status`` (pending or processing) last changed before
+        ``changed_before``, oldest change first, at most ``limit``: for the sweeper. An index of
+        unfinished jobs only, queried, never a scan; eventually consistent on DynamoDB."""
 
     def find_completed_by_hash(self, owner: str, sha256: str) -> Job | None:
         """A completed job of ``owner`` whose blueprint has this SHA-256, if there is one (the

@@ -8,6 +8,7 @@ from adapters.memory.access import MemoryApiKeyStore, MemoryRateCounter
 from adapters.memory.blobs import LOCAL_UPLOAD_PATH, MemoryBlobStore
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.jobs import MemoryJobStore
+from adapters.memory.queue import MemoryPipelineQueue
 
 __all__ = [
     "LOCAL_UPLOAD_PATH",
@@ -15,5 +16,6 @@ __all__ = [
     "MemoryBlobStore",
     "MemoryIdempotencyStore",
     "MemoryJobStore",
+    "MemoryPipelineQueue",
     "MemoryRateCounter",
 ]

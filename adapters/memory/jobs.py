@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from domain.errors import (
     ConcurrentModification,
@@ -30,6 +32,19 @@ class MemoryJobStore:
         self._by_hash: dict[tuple[str, str], list[str]] = {}
         self._by_owner: dict[str, list[str]] = {}  # job ids, ascending (oldest first)
         self._unfinished: dict[str, int] = {}
+        # The change feed: called with (before, after) of every job written, under the store's
+        # lock, so that what follows a change (a message for the pipeline) is as sure as it
+        # is: the local equivalent of a DynamoDB stream.
+        self._listeners: list[Callable[[Job | None, Job], None]] = []
+
+    def subscribe(self, listener: Callable[[Job | None, Job], None]) -> None:
+        """Call ``listener(before, after)`` for every job added (before None) or saved."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _changed(self, before: Job | None, after: Job) -> None:
+        for listener in self._listeners:
+            listener(before, after)
 
     def add(self, job: Job, unfinished_limit: int | None = None) -> None:
         with self._lock:
@@ -46,6 +61,7 @@ class MemoryJobStore:
         self._jobs[job.job_id] = job
         self._by_hash.setdefault((job.owner, job.blueprint_hash), []).append(job.job_id)
         bisect.insort(self._by_owner.setdefault(job.owner, []), job.job_id)
+        self._changed(None, job)
 
     def unfinished_jobs(self, owner: str) -> int:
         with self._lock:
@@ -65,6 +81,15 @@ class MemoryJobStore:
                         return JobPage(found, more=True)
                     found.append(job)
             return JobPage(found, more=False)
+
+    def stale_jobs(self, status: JobStatus, changed_before: datetime, limit: int) -> list[Job]:
+        with self._lock:
+            stale = [
+                job
+                for job in self._jobs.values()
+                if job.status is status and not job.done and job.updated_at < changed_before
+            ]
+        return sorted(stale, key=lambda job: (job.updated_at, job.job_id))[:limit]
 
     def find_completed_by_hash(self, owner: str, sha256: str) -> Job | None:
         with self._lock:
@@ -118,6 +143,7 @@ class MemoryJobStore:
             if job.done and not current.done:
                 self._unfinished[job.owner] -= 1
             self._jobs[job.job_id] = job
+            self._changed(current, job)
 
     def add_feedback(self, feedback: Feedback, limit: int) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from domain.use_cases.access import Access
 from domain.use_cases.feedback import FeedbackDesk
 from domain.use_cases.intake import Intake
 from domain.use_cases.lifecycle import DEFAULT_UPDATE_ATTEMPTS, Lifecycle, Readiness
+from domain.use_cases.progress import Outcome, Progress
 from domain.use_cases.quotas import Quotas
 from domain.use_cases.shared import Origin
 from ports.access import ApiKeyStore
@@ -27,6 +28,8 @@ __all__ = [
     "Intake",
     "Lifecycle",
     "Origin",
+    "Outcome",
+    "Progress",
     "Quotas",
     "Readiness",
     "UseCases",
@@ -42,6 +45,7 @@ class UseCases:
     feedback: FeedbackDesk
     access: Access
     quotas: Quotas
+    progress: Progress
 
     @classmethod
     def over(
@@ -58,6 +62,7 @@ class UseCases:
         result_cache: bool = True,
         update_attempts: int = DEFAULT_UPDATE_ATTEMPTS,
     ) -> UseCases:
+        lifecycle = Lifecycle(jobs, blobs, clock, update_attempts=update_attempts)
         return cls(
             intake=Intake(
                 jobs,
@@ -67,8 +72,9 @@ class UseCases:
                 result_cache=result_cache,
                 unfinished_limit=unfinished_limit,
             ),
-            lifecycle=Lifecycle(jobs, blobs, clock, update_attempts=update_attempts),
+            lifecycle=lifecycle,
             feedback=FeedbackDesk(jobs, clock, entropy),
             access=Access(keys, clock, entropy),
             quotas=Quotas(counter, clock, rate_policies or {}),
+            progress=Progress(lifecycle),
         )

@@ -8,7 +8,13 @@ from typing import Any
 
 from attrs import frozen
 
-from domain.errors import ConcurrentModification, DomainError, PreconditionFailed
+from domain.errors import (
+    ConcurrentModification,
+    DomainError,
+    JobNotFinished,
+    PreconditionFailed,
+    UnusableResult,
+)
 from domain.job import Job, JobStatus
 from domain.use_cases.shared import check_job_id, check_version, owned
 from ports.blobs import BlobStore
@@ -18,6 +24,8 @@ from ports.system import Clock
 log = logging.getLogger(__name__)
 
 DEFAULT_UPDATE_ATTEMPTS = 5
+# A result is served as it is: the pipeline's JSON document, this large at most.
+MAX_RESULT_BYTES = 1024 * 1024
 
 
 @frozen
@@ -47,6 +55,29 @@ class Lifecycle:
     def get_job(self, owner: str, job_id: str) -> Job:
         check_job_id(job_id)
         return owned(self._jobs.get(job_id), owner)
+
+    def get_result(self, owner: str, job_id: str) -> tuple[Job, bytes]:
+        """The owner's completed job and its result: the JSON document the pipeline stored,
+        at most ``MAX_RESULT_BYTES``. Before completion ``JobNotFinished``."""
+        job = self.get_job(owner, job_id)
+        if job.status is not JobStatus.COMPLETED or job.result_s3_key is None:
+            raise JobNotFinished(
+                f"A result is there once the job has completed; this job is {job.status.value}.",
+                job_id=job_id,
+                status=job.status.value,
+            )
+        data = self._blobs.read_range(job.result_s3_key, 0, MAX_RESULT_BYTES + 1)
+        if len(data) > MAX_RESULT_BYTES:
+            raise UnusableResult(
+                f"The pipeline stored a result of more than {MAX_RESULT_BYTES} bytes.",
+                job_id=job_id,
+            )
+        return job, data
+
+    def pipeline_job(self, job_id: str) -> Job:
+        """A job as the pipeline sees it: any owner's (the pipeline works for all of them)."""
+        check_job_id(job_id)
+        return self._jobs.get(job_id)
 
     def list_jobs(
         self, owner: str, status: JobStatus | None, limit: int, after: str | None

@@ -41,8 +41,12 @@ STATUS_BY_CODE: dict[str, int] = {
     # gone from the store. They are answered as INTERNAL_ERROR and logged with the traceback.
     "JOB_ALREADY_EXISTS": 500,
     "BLOB_NOT_FOUND": 500,
+    # A result the pipeline made larger than the service serves: its fault, not the client's.
+    "RESULT_UNUSABLE": 500,
     # Raised by the keys command, never while serving a request.
     "API_KEY_NOT_FOUND": 500,
+    # A pipeline update that cannot be read: refused by the progress consumer, never over HTTP.
+    "MALFORMED_UPDATE": 500,
     "SERVICE_UNAVAILABLE": 503,
 }
 

@@ -101,6 +101,14 @@ def _schemas(version: str) -> dict[str, Any]:
         "Document": {"title": "OpenApiDocument", "type": "object"},
         "JobEnvelope": envelope(ref("Job")),
         "JobListEnvelope": job_list,
+        "JobResult": obj(
+            {
+                "job_id": pattern(ids.JOB_ID.pattern),
+                "result_key": {"type": "string"},
+                "result": {"description": "The detection's JSON document, as it is."},
+            }
+        ),
+        "ResultEnvelope": envelope(ref("JobResult")),
         "InlineBlueprint": {
             "title": "InlineBlueprint",
             "description": "A base64 blueprint (`format`, if given, must match the bytes), or "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from domain.blueprint import (
@@ -10,6 +11,7 @@ from domain.blueprint import (
     BlueprintFormat,
     format_from_content_type,
 )
+from domain.errors import UnusableResult
 from domain.job import Job
 from domain.principals import JOBS_READ, JOBS_WRITE
 from domain.use_cases import FeedbackDesk, Intake, Lifecycle, Origin
@@ -107,6 +109,29 @@ class JobItem:
         return exchange.job(200, job, self._views(job, exchange.version))
 
 
+class JobResult:
+    """A completed job's result: the pipeline's JSON document itself (docs/API.md)."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self._lifecycle = lifecycle
+
+    @classmethod
+    def build(cls, dependencies: Dependencies) -> JobResult:
+        return cls(dependencies.use_cases.lifecycle)
+
+    def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
+        job, data = self._lifecycle.get_result(exchange.owner, exchange.job_id)
+        try:
+            result = json.loads(data)
+        except ValueError:
+            raise UnusableResult(
+                "The pipeline stored a result that is not JSON.", job_id=job.job_id
+            ) from None
+        return exchange.success(
+            200, {"job_id": job.job_id, "result_key": job.result_s3_key, "result": result}
+        )
+
+
 class JobFeedback:
     def __init__(self, desk: FeedbackDesk) -> None:
         self._desk = desk
@@ -185,6 +210,19 @@ ROUTES = (
                 reads=("If-Match",),
                 scope=JOBS_WRITE,
             ),
+        },
+    ),
+    Route(
+        "/api/{v}/jobs/{job_id}/result",
+        JobResult,
+        {
+            "GET": Operation(
+                "getJobResult",
+                "Read a completed job's result (the detection's JSON document).",
+                {200: Answer("The result.", "ResultEnvelope")},
+                errors=(400, 409, 503),
+                scope=JOBS_READ,
+            )
         },
     ),
     Route(
