@@ -41,6 +41,8 @@ class World:
         job_id: str = reply.data["job_id"]
         if finished:
             finish(self.service, job_id)
+            # What the pipeline stores where its update says (tests.helpers.finish).
+            self.blobs.put(f"results/{job_id}.json", [b'{"rooms": []}'], MAX_BLUEPRINT_BYTES)
         return job_id
 
     def upload(self, client: Client) -> str:
@@ -95,6 +97,10 @@ def _feedback(world: World, job_id: str | None) -> Reply:
     )
 
 
+def _result(world: World, job_id: str | None) -> Reply:
+    return world.mine.request("GET", f"/api/v1/jobs/{job_id or UNKNOWN}/result")
+
+
 def _create_from_upload(world: World, upload_id: str | None) -> Reply:
     return world.mine.request(
         "POST", "/api/v1/jobs", json_body={"upload_id": upload_id or UNKNOWN_UPLOAD}
@@ -106,6 +112,7 @@ OBJECT_ROUTES: dict[tuple[str, str], tuple[Case, str, int]] = {
     ("/api/{v}/jobs/{job_id}", "GET"): (_get_job, "job", 200),
     ("/api/{v}/jobs/{job_id}", "DELETE"): (_cancel_job, "job", 200),
     ("/api/{v}/jobs/{job_id}/feedback", "POST"): (_feedback, "finished job", 201),
+    ("/api/{v}/jobs/{job_id}/result", "GET"): (_result, "finished job", 200),
     ("/api/{v}/jobs", "POST"): (_create_from_upload, "upload", 201),
 }
 # Routes that name no object: they act on the caller's own collection (tested below).
