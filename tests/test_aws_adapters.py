@@ -254,6 +254,7 @@ def test_the_result_cache_is_a_limited_query_of_a_sparse_index(stores: Any) -> N
         "completed-by-blueprint-hash",
         "jobs-by-owner",
         "jobs-by-owner-status",
+        "unfinished-jobs",
     }
 
 

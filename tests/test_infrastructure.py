@@ -62,6 +62,10 @@ def test_init_storage_creates_the_templates_table(
         for index in declared["GlobalSecondaryIndexes"]
     }
     assert "LocalSecondaryIndexes" not in declared and not table.get("LocalSecondaryIndexes")
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": declared["StreamSpecification"]["StreamViewType"],
+    }
     ttl = declared["TimeToLiveSpecification"]
     assert table["TimeToLive"]["TimeToLiveStatus"] == "ENABLED"
     assert table["TimeToLive"]["AttributeName"] == ttl["AttributeName"]

@@ -5,13 +5,14 @@ The items and keys are in ``schema``, the calls in ``table``."""
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import NoReturn
 
 from adapters.aws import finishing
 from adapters.dynamodb.counts import Counted, released, unfinished
 from adapters.dynamodb.feedback import FeedbackEntries
+from adapters.dynamodb.mapping import has_owner, to_item, to_job
 from adapters.dynamodb.outcomes import (
     TRANSACTION_ATTEMPTS,
     ConditionFailed,
@@ -23,12 +24,12 @@ from adapters.dynamodb.schema import (
     BY_OWNER_INDEX,
     BY_OWNER_STATUS_INDEX,
     JOB_SK,
+    UNFINISHED_INDEX,
     Item,
     JobItem,
 )
 from adapters.dynamodb.table import Table
 from adapters.dynamodb.uploads import UploadSessions
-from domain.blueprint import BlueprintFormat
 from domain.errors import (
     ConcurrentModification,
     JobAlreadyExists,
@@ -37,8 +38,8 @@ from domain.errors import (
     WriteOutcomeUnknown,
 )
 from domain.feedback import Feedback
-from domain.job import TERMINAL, Job, JobError, JobStatus
-from domain.timestamps import format_timestamp, parse_timestamp
+from domain.job import TERMINAL, Job, JobStatus
+from domain.timestamps import format_timestamp
 from domain.upload import UploadSession
 from ports.jobs import JobPage
 
@@ -56,62 +57,12 @@ class DynamoDBJobStore:
         self._feedback = FeedbackEntries(table)
         self._uploads = UploadSessions(table)
 
-    # -- mapping, both ways, explicitly -----------------------------------------------------
-
-    @staticmethod
-    def _to_item(job: Job) -> JobItem:
-        completed = job.status is JobStatus.COMPLETED
-        return JobItem(
-            write_token=secrets.token_hex(8),
-            pk=job.job_id,
-            sk=JOB_SK,
-            owner=job.owner,
-            owner_status=f"{job.owner}#{job.status.value}",
-            status=job.status.value,
-            created_at=format_timestamp(job.created_at),
-            updated_at=format_timestamp(job.updated_at),
-            blueprint_format=job.blueprint_format.value,
-            blueprint_hash=job.blueprint_hash,
-            completed_hash=f"{job.blueprint_hash}#{job.owner}" if completed else None,
-            blueprint_size_bytes=job.blueprint_size_bytes,
-            blueprint_key=job.blueprint_s3_key,
-            result_key=job.result_s3_key,
-            error_code=job.error.code if job.error else None,
-            error_message=job.error.message if job.error else None,
-            request_id=job.request_id,
-            correlation_id=job.correlation_id,
-            api_version=job.api_version,
-            cached_from=job.cached_from,
-            version=job.version,
-        )
-
-    @staticmethod
-    def _to_job(item: JobItem) -> Job:
-        return Job(
-            job_id=item.pk,
-            owner=item.owner,
-            status=JobStatus(item.status),
-            created_at=parse_timestamp(item.created_at),
-            updated_at=parse_timestamp(item.updated_at),
-            blueprint_format=BlueprintFormat(item.blueprint_format),
-            blueprint_hash=item.blueprint_hash,
-            blueprint_size_bytes=int(item.blueprint_size_bytes),
-            blueprint_s3_key=item.blueprint_key,
-            result_s3_key=item.result_key,
-            error=JobError(item.error_code, item.error_message) if item.error_code else None,
-            request_id=item.request_id,
-            correlation_id=item.correlation_id,
-            api_version=item.api_version,
-            version=int(item.version),
-            cached_from=item.cached_from,
-        )
-
     # -- jobs -------------------------------------------------------------------------------
 
     def add(self, job: Job, unfinished_limit: int | None = None) -> None:
         """A finished job (the result cache's) is one conditioned put; an unfinished one, one
         transaction with its owner's count."""
-        item = self._to_item(job)
+        item = to_item(job)
         if job.done:
             self._settled(item, lambda: self._put_new(item))
         else:
@@ -187,19 +138,19 @@ class DynamoDBJobStore:
         item = self.table.get_item(JobItem, job_id, JOB_SK)
         if item is None:
             raise JobNotFound("No job has this id.", job_id=job_id)
-        if item.attribute_values.get("owner") is None:
+        if not has_owner(item):
             # Written before jobs had owners: nobody's, so nobody may reach it (README,
             # Deploy, says how to give such jobs an owner).
             log.warning("a job without an owner was asked for", extra={"job_id": job_id})
             raise JobNotFound("No job has this id.", job_id=job_id)
-        return self._to_job(item)
+        return to_job(item)
 
     def save(self, job: Job, expected_version: int) -> None:
         """A conditioned put; one that finishes the job is a transaction that also takes it
         off its owner's unfinished count."""
         if job.version != expected_version + 1:
             raise ValueError("a saved job's version must be expected_version + 1")
-        item = self._to_item(job)
+        item = to_item(job)
         if job.done:
             self._finish(item, expected_version)
         else:
@@ -267,14 +218,30 @@ class DynamoDBJobStore:
         items = self.table.query(
             JobItem, key, index=index, limit=max(limit, 0) + 1, descending=True, after=start
         )
-        jobs = [self._to_job(item) for item in items]
+        jobs = [to_job(item) for item in items]
         return JobPage(jobs[:limit], more=len(jobs) > limit)
+
+    def stale_jobs(self, status: JobStatus, changed_before: datetime, limit: int) -> list[Job]:
+        """A query of the sparse index of unfinished jobs, by status, for those last changed
+        before ``changed_before`` (``updated_at`` is RFC 3339 text to the millisecond, which
+        sorts as the instants do), oldest first: eventually consistent."""
+        if status in TERMINAL or limit <= 0:
+            return []  # no finished job is in the index
+        cutoff = format_timestamp(changed_before)
+        items = self.table.query(
+            JobItem,
+            status.value,
+            JobItem.updated_at < cutoff,
+            index=UNFINISHED_INDEX,
+            limit=limit,
+        )
+        return [to_job(item) for item in items if has_owner(item)]
 
     def find_completed_by_hash(self, owner: str, sha256: str) -> Job | None:
         """A query of the sparse index of completed jobs, by ``"<sha256>#<owner>"``:
         eventually consistent."""
         found = self.table.query(JobItem, f"{sha256}#{owner}", index=BY_HASH_INDEX, limit=1)
-        return self._to_job(found[0]) if found else None
+        return to_job(found[0]) if found else None
 
     # -- feedback ---------------------------------------------------------------------------
 
@@ -297,7 +264,7 @@ class DynamoDBJobStore:
     ) -> None:
         """The job, the session's mark and (an unfinished job) its owner's count, all or
         none (see ``UploadSessions.take``)."""
-        item = self._to_item(job)
+        item = to_item(job)
         counted = None if job.done else Counted(job.owner, unfinished_limit)
         self._settled(item, lambda: self._uploads.take(upload_id, item, self._landed, counted))
 

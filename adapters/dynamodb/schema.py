@@ -18,9 +18,9 @@ One table, keyed ``pk`` and ``sk``:
 - a rate counter (``pk = "RATE#<counter>"``, ``sk = "RATE"``), one per owner, policy and
   window.
 
-Three global secondary indexes, all sparse: only job items carry their keys. So no other
-item may have an attribute named ``owner``, ``owner_status`` or ``completed_hash`` (an upload
-session's owner is ``upload_owner``, a key's ``key_owner``):
+Four global secondary indexes, all sparse: only job items carry their keys. So no other item
+may have an attribute named ``owner``, ``owner_status``, ``completed_hash`` or
+``unfinished_status`` (an upload session's owner is ``upload_owner``, a key's ``key_owner``):
 
 - ``completed-by-blueprint-hash``: completed jobs by ``completed_hash`` =
   ``"<sha256>#<owner>"`` (the result cache, scoped to the owner; a SHA-256 is 64 characters,
@@ -28,7 +28,10 @@ session's owner is ``upload_owner``, a key's ``key_owner``):
 - ``jobs-by-owner``: an owner's jobs by ``owner``, sorted by ``pk`` (job ids are ULIDs: newest
   last), for listings;
 - ``jobs-by-owner-status``: the same by ``owner_status`` = ``"<owner>#<status>"`` (no status
-  has a ``#``: the value splits at its last one), for listings of one status.
+  has a ``#``: the value splits at its last one), for listings of one status;
+- ``unfinished-jobs``: unfinished jobs by ``unfinished_status`` (the status, set only while a
+  job is pending or processing), sorted by ``updated_at`` (RFC 3339 to the millisecond, so the
+  text sorts as the instant does), for the sweeper: jobs stuck in a status since before a time.
 
 Like every global secondary index, they are eventually consistent: a job written a moment ago
 may be missing from them, or be there as it was, for a short while.
@@ -39,6 +42,10 @@ DynamoDB themselves and have no ``Meta``: every call goes through one connection
 (``adapters.dynamodb.table``), so they hold no connection state and one set of classes serves
 every table. ``table_schema(name)`` is what ``CreateTable`` is given, and what template.yaml
 declares.
+
+The table streams every change with both images (``NEW_AND_OLD_IMAGES``): the outbox that
+sends new and cancelled jobs to the pipeline reads the stream (``stream.job_of_image`` reads a
+job from an image).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import CreateTableInputTypeDef
 
 JOB_SK = "JOB"
+JOB_KIND = "job"  # the discriminator (``kind``) of job items
 FEEDBACK_PREFIX = "FB#"
 COUNTER_SK = "FEEDBACK_COUNT"
 UPLOAD_SK = "UPLOAD"
@@ -76,6 +84,8 @@ BY_HASH_INDEX = "completed-by-blueprint-hash"
 # Sparse too: only jobs carry ``owner`` and ``owner_status``. Sorted by job id.
 BY_OWNER_INDEX = "jobs-by-owner"
 BY_OWNER_STATUS_INDEX = "jobs-by-owner-status"
+# Sparse: only unfinished jobs carry ``unfinished_status``. Sorted by ``updated_at``.
+UNFINISHED_INDEX = "unfinished-jobs"
 # DynamoDB deletes an item some time after this (TTL lags); reads check the expiry themselves.
 EXPIRES = "expires"
 
@@ -94,6 +104,8 @@ def table_schema(name: str) -> CreateTableInputTypeDef:
             {"AttributeName": "completed_hash", "AttributeType": "S"},
             {"AttributeName": "owner", "AttributeType": "S"},
             {"AttributeName": "owner_status", "AttributeType": "S"},
+            {"AttributeName": "unfinished_status", "AttributeType": "S"},
+            {"AttributeName": "updated_at", "AttributeType": "S"},
         ],
         "GlobalSecondaryIndexes": [
             {
@@ -117,8 +129,18 @@ def table_schema(name: str) -> CreateTableInputTypeDef:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             },
+            {
+                "IndexName": UNFINISHED_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "unfinished_status", "KeyType": "HASH"},
+                    {"AttributeName": "updated_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
         "BillingMode": "PAY_PER_REQUEST",
+        # The outbox reads every change of a job, as it was and as it is.
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
 
 
@@ -130,7 +152,7 @@ class Item(Model):
     kind = DiscriminatorAttribute()
 
 
-class JobItem(Item, discriminator="job"):
+class JobItem(Item, discriminator=JOB_KIND):
     owner = UnicodeAttribute()  # the key of jobs-by-owner
     owner_status = UnicodeAttribute()  # the key of jobs-by-owner-status: "<owner>#<status>"
     status = UnicodeAttribute()
@@ -140,6 +162,8 @@ class JobItem(Item, discriminator="job"):
     blueprint_hash = UnicodeAttribute()
     # The result cache's key, "<sha256>#<owner>": set once completed.
     completed_hash = UnicodeAttribute(null=True)
+    # The key of unfinished-jobs: the status while pending or processing, absent once finished.
+    unfinished_status = UnicodeAttribute(null=True)
     blueprint_size_bytes = NumberAttribute()
     blueprint_key = UnicodeAttribute()
     result_key = UnicodeAttribute(null=True)
