@@ -1,4 +1,4 @@
-"""What the DynamoDB and S3 adapters share: botocore settings, fault classification and the
+"""What the DynamoDB, S3 and SQS adapters share: botocore settings, fault classification and the
 guard that keeps every call inside the request's deadline.
 
 Timeouts and attempts bound each call; the deadline guard bounds a request's calls together,
@@ -39,6 +39,9 @@ UNAVAILABLE_CODES = frozenset(
         "RequestTimeout",
         "ResourceNotFoundException",
         "NoSuchBucket",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "KmsThrottled",
     }
 )
 _UNREACHABLE = (
@@ -71,6 +74,7 @@ class CallPolicy:
 
 DYNAMODB_POLICY = CallPolicy(connect_timeout=1.0, read_timeout=2.0, max_attempts=3)
 S3_POLICY = CallPolicy(connect_timeout=1.0, read_timeout=3.0, max_attempts=3)
+SQS_POLICY = CallPolicy(connect_timeout=1.0, read_timeout=2.0, max_attempts=3)
 
 # When a request's time runs out, what it holds is given back in this order: a blob it wrote
 # and will not keep (one S3 call), then its idempotency key (one DynamoDB call). Ordinary calls

@@ -1,12 +1,15 @@
-"""The AWS half of the composition root: clients, adapters and storage set-up.
+"""The AWS half of the composition root: clients, adapters and storage set-up, for the API and
+for the pipeline's three functions (the outbox, the progress consumer and the sweeper).
 
-Imported only when storage is ``aws``, so the in-memory paths never load botocore. The S3
-client comes from botocore directly (boto3 adds nothing we use, and 15 ms to a cold start) and
-is made on first use.
+Imported only when storage is ``aws``, so the in-memory paths never load botocore. The S3 and
+SQS clients come from botocore directly (boto3 adds nothing we use, and 15 ms to a cold start)
+and are made on first use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 import botocore.session
@@ -16,6 +19,7 @@ from adapters.aws import (
     DYNAMODB_POLICY,
     FINISHING_RESERVE_SECONDS,
     S3_POLICY,
+    SQS_POLICY,
     AttemptGuard,
     CallPolicy,
 )
@@ -25,10 +29,14 @@ from adapters.dynamodb import (
     DynamoDBJobStore,
     DynamoDBRateCounter,
     Table,
+    job_of_image,
 )
 from adapters.s3 import S3BlobStore
+from adapters.sqs import SqsPipelineQueue
 from adapters.system import OsEntropy, SystemClock
-from domain.use_cases import UseCases
+from domain.job import Job
+from domain.use_cases import Lifecycle, Progress, UseCases
+from domain.use_cases.sweeper import Sweeper
 from entrypoints import deadline
 from entrypoints.settings import ConfigurationError, Settings
 from ports.system import Clock, Entropy
@@ -52,6 +60,8 @@ S3_GUARD = AttemptGuard(
     finishing_reserve=DYNAMODB_POLICY.attempt_seconds,
     what="The blob store",
 )
+# The pipeline's functions finish nothing after their deadline: no reserve is held.
+SQS_GUARD = AttemptGuard(deadline.remaining, SQS_POLICY, reserve=0.0, what="The pipeline queue")
 
 
 def botocore_config(policy: CallPolicy) -> Config:
@@ -145,3 +155,56 @@ def init_storage(settings: Settings) -> None:
     """Create the table and the bucket if they are missing (local endpoints, tests)."""
     jobs_table(settings).create()
     blob_store(settings).create_bucket(settings.region or DEFAULT_REGION)
+
+
+# -- the pipeline's functions ---------------------------------------------------------------
+
+ImageReader = Callable[[Mapping[str, Any] | None], Job | None]
+
+
+def sqs_client(settings: Settings) -> Any:
+    return botocore.session.get_session().create_client(
+        "sqs",
+        region_name=settings.region or DEFAULT_REGION,
+        endpoint_url=settings.endpoint_url,
+        config=botocore_config(SQS_POLICY),
+    )
+
+
+def pipeline_queue(settings: Settings) -> SqsPipelineQueue:
+    """The queue jobs are sent to for the pipeline (``BLUEPRINT_JOBS_PIPELINE_QUEUE_URL``)."""
+    url = settings.pipeline_queue_url
+    if not url:
+        raise ConfigurationError("BLUEPRINT_JOBS_PIPELINE_QUEUE_URL is not set")
+    return SqsPipelineQueue(lambda: sqs_client(settings), url, guard=SQS_GUARD)
+
+
+def outbox_parts(settings: Settings) -> tuple[SqsPipelineQueue, ImageReader]:
+    """What the outbox needs: the pipeline's queue, and how a stream record's image reads as a
+    job (the job store's own mapping)."""
+    return pipeline_queue(settings), job_of_image
+
+
+def _lifecycle(settings: Settings) -> tuple[DynamoDBJobStore, Lifecycle, SystemClock]:
+    jobs, clock = job_store(settings), SystemClock()
+    # The blob store is never called by what the pipeline's functions do; its client is made
+    # on first use only, so building it costs nothing.
+    return jobs, Lifecycle(jobs, blob_store(settings), clock), clock
+
+
+def progress(settings: Settings) -> Progress:
+    """The pipeline's updates, applied to jobs in the table."""
+    return Progress(_lifecycle(settings)[1])
+
+
+def sweeper(settings: Settings) -> Sweeper:
+    """The sweeper over the table's index of unfinished jobs and the pipeline's queue."""
+    jobs, lifecycle, clock = _lifecycle(settings)
+    return Sweeper(
+        jobs,
+        lifecycle,
+        pipeline_queue(settings),
+        clock,
+        processing_timeout=timedelta(seconds=settings.processing_timeout_seconds),
+        resend_after=timedelta(seconds=settings.resend_after_seconds),
+    )

@@ -36,6 +36,10 @@ EXTRA_FIELDS = (
     "outcome",
     "failed",
     "resent",
+    # The pipeline's functions: an SQS message, a stream record, what was sent.
+    "message_id",
+    "sequence_number",
+    "message_type",
 )
 
 

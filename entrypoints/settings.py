@@ -28,6 +28,10 @@ DEFAULT_SERVICE = "blueprint-jobs"
 DEFAULT_PER_MINUTE = 60
 # Who the local server's development key belongs to.
 DEV_OWNER = "dev"
+# The sweeper: a job processing longer than this is failed (PROCESSING_TIMEOUT); a job pending
+# longer than that is sent to the pipeline again.
+DEFAULT_PROCESSING_TIMEOUT_SECONDS = 3600.0
+DEFAULT_RESEND_AFTER_SECONDS = 900.0
 JOBS_POLICY = "jobs"
 UPLOADS_POLICY = "uploads"
 
@@ -60,6 +64,10 @@ class Settings:
     jwks_url: str | None = None
     # With memory storage: the development key the server accepts (made at start if unset).
     dev_api_key: str | None = None
+    # On AWS: the queue the outbox and the sweeper send jobs to, for the detection pipeline.
+    pipeline_queue_url: str | None = None
+    processing_timeout_seconds: float = DEFAULT_PROCESSING_TIMEOUT_SECONDS
+    resend_after_seconds: float = DEFAULT_RESEND_AFTER_SECONDS
 
     @property
     def rate_policies(self) -> dict[str, RatePolicy]:
@@ -103,6 +111,15 @@ class Settings:
             jwt_audience=env.get("BLUEPRINT_JOBS_JWT_AUDIENCE") or None,
             jwks_url=env.get("BLUEPRINT_JOBS_JWKS_URL") or None,
             dev_api_key=_dev_key(env),
+            pipeline_queue_url=env.get("BLUEPRINT_JOBS_PIPELINE_QUEUE_URL") or None,
+            processing_timeout_seconds=_seconds(
+                env,
+                "BLUEPRINT_JOBS_PROCESSING_TIMEOUT_SECONDS",
+                DEFAULT_PROCESSING_TIMEOUT_SECONDS,
+            ),
+            resend_after_seconds=_seconds(
+                env, "BLUEPRINT_JOBS_RESEND_AFTER_SECONDS", DEFAULT_RESEND_AFTER_SECONDS
+            ),
         )
 
 

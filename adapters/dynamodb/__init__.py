@@ -6,6 +6,8 @@ DynamoDB table, through PynamoDB.
   guard on it, and its calls in the stores' terms;
 - ``outcomes``: what a refused write says (a failed condition, a cancelled transaction), and
   how a conflicted transaction is tried again;
+- ``mapping``: a job and its item, both ways, and ``job_of_image``, the job a stream record's
+  image holds (for the outbox that reads the table's stream);
 - ``jobs``: ``DynamoDBJobStore``, the job store (jobs, their owners' counts and listings);
 - ``counts``: each owner's count of unfinished jobs, written with the jobs it counts;
 - ``feedback``: the feedback on jobs the job store keeps;
@@ -19,6 +21,7 @@ The stores of one table share one ``Table``, given to each (see ``entrypoints.aw
 from adapters.dynamodb.access import DynamoDBApiKeyStore, DynamoDBRateCounter
 from adapters.dynamodb.idempotency import DynamoDBIdempotencyStore
 from adapters.dynamodb.jobs import DynamoDBJobStore
+from adapters.dynamodb.mapping import job_of_image
 from adapters.dynamodb.table import Table
 
 __all__ = [
@@ -27,4 +30,5 @@ __all__ = [
     "DynamoDBJobStore",
     "DynamoDBRateCounter",
     "Table",
+    "job_of_image",
 ]
