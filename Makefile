@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: serve test test-fast lint typecheck contracts template pytest clean build-ApiFunction lock
+FUNCTIONS := ApiFunction OutboxFunction ProgressFunction SweeperFunction
+
+.PHONY: serve test test-fast lint typecheck contracts template pytest clean lock $(FUNCTIONS:%=build-%)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,13 +54,15 @@ test: lint typecheck contracts template pytest
 test-fast: lint typecheck contracts
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR: the handler's packages and
-# the locked dependencies (requirements/lambda.txt), pruned to what the function loads and
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR: the handlers' packages and
+# the locked dependencies (requirements/lambda.txt), pruned to what the functions load and
 # compiled by the template's Python (see tools/artifact.py). All pure Python, so the same
 # package serves x86_64 and arm64. LAMBDA_PYTHON names that Python; if it cannot be found
-# (nor under pyenv), the build compiles for $(PYTHON) and says so.
+# (nor under pyenv), the build compiles for $(PYTHON) and says so. Every function of the
+# template runs the same artifact (its Handler differs): one target per function, as SAM
+# calls build-<LogicalId>, and one recipe.
 LAMBDA_PYTHON ?= python3.13
-build-ApiFunction:
+$(FUNCTIONS:%=build-%):
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam build sets it, or pass ARTIFACTS_DIR=dir))
 	$(PYTHON) tools/artifact.py build "$(ARTIFACTS_DIR)" --python "$(LAMBDA_PYTHON)"
 

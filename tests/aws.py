@@ -20,7 +20,14 @@ from adapters.s3 import S3BlobStore
 from domain.use_cases import UseCases
 from entrypoints.aws import s3_config
 from entrypoints.settings import Settings
-from tests.iam import Names, Recorder, Statement, function_statements, ungranted_actions
+from tests.iam import (
+    FUNCTIONS,
+    Names,
+    Recorder,
+    Statement,
+    function_statements,
+    ungranted_actions,
+)
 
 REGION = "eu-west-1"
 TABLE = "blueprint-jobs-test"
@@ -60,9 +67,10 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextmanager
 def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     """moto for the block. Every client made in it is recorded; when the block ends, each
-    operation a port method issued must need only actions that the function's policy in
+    operation a port method issued must need only actions that a function's policy in
     template.yaml grants (on some resource: these tests' keys and names are not always the
-    service's; tests/test_iam_policy.py checks resources, and unused grants, on a workload)."""
+    service's; tests/test_iam_policy.py checks each function's resources, and unused grants,
+    on its workload)."""
     aws_credentials(monkeypatch)
     monkeypatch.setattr(BotocoreStubber, "__call__", _atomic_call)
     recorder = Recorder()
@@ -77,7 +85,8 @@ def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
 
 @functools.cache
 def _statements() -> list[Statement]:
-    return function_statements(Names(TABLE, BUCKET, REGION))
+    names = Names(TABLE, BUCKET, REGION)
+    return [s for function in FUNCTIONS for s in function_statements(names, function=function)]
 
 
 def s3_client(endpoint_url: str | None = None) -> Any:

@@ -14,6 +14,9 @@ from moto.core.botocore_stubber import MockRawResponse
 
 from tests.fakes import FakeMonotonic
 
+# Services that answer in JSON, and the prefix of their error types.
+_JSON_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810", "sqs": "com.amazonaws.sqs"}
+
 
 class Fault:
     """Answers the first ``times`` matching requests with an AWS error; then lets them through."""
@@ -46,9 +49,9 @@ class Fault:
                 return None
             self.remaining -= 1
             self.injected += 1
-        if self.service == "dynamodb":
+        if self.service in _JSON_PREFIX:
             error: dict[str, Any] = {
-                "__type": f"com.amazonaws.dynamodb.v20120810#{self.code}",
+                "__type": f"{_JSON_PREFIX[self.service]}#{self.code}",
                 "message": "injected",
             }
             if self.cancellation is not None:

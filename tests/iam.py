@@ -1,12 +1,16 @@
-"""The function's IAM policy in template.yaml, and the AWS operations the service issues.
+"""The functions' IAM policies in template.yaml, and the AWS operations the service issues.
 
-- ``function_statements`` reads the ApiFunction's policy statements with cfn-lint's decoder and
-  resolves them to ARNs for given table and bucket names.
+- ``function_statements`` reads a function's policy statements (the ApiFunction's unless
+  another is named) with cfn-lint's decoder and resolves them to ARNs for given table, bucket,
+  queue and stream names.
 - ``Recorder`` records the operations of every botocore client made while it is installed
   (``before-call`` events, and the signing of presigned POST forms, which make no call but
   which S3 authorizes as the signer when the form arrives). Each call keeps the port method of
   an AWS adapter that issued it: only those are the function's; set-up (``init-storage``) and
-  a test's own look at the storage are not issued by any port method.
+  a test's own look at the storage are not issued by any port method. What Lambda's event
+  source mappings do with the function's role (read a stream, receive and delete messages,
+  send a failed batch's record to its destination) is the function's too: the tests' stand-ins
+  for them are marked ``on_behalf_of_the_function``.
 - ``OPERATIONS`` says, in one table, which IAM actions on which resources each operation needs.
 - ``compare`` finds what the calls need and no statement grants, and what a statement grants
   and no call needs.
@@ -17,12 +21,12 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import botocore.session
 import cfnlint.decode
@@ -35,28 +39,36 @@ from adapters.dynamodb import (
     DynamoDBRateCounter,
 )
 from adapters.s3 import S3BlobStore
+from adapters.sqs import SqsPipelineQueue
 from ports.access import ApiKeyStore
 from ports.blobs import BlobStore
 from ports.idempotency import IdempotencyStore
 from ports.jobs import JobStore
+from ports.pipeline import PipelineQueue
 from ports.quotas import RateCounter
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 FUNCTION = "ApiFunction"
+FUNCTIONS = ("ApiFunction", "OutboxFunction", "ProgressFunction", "SweeperFunction")
 ACCOUNT = "123456789012"  # moto's account; resolving the template needs one
 
 # What IAM checks for each operation (AWS's Service Authorization Reference): the actions, and
 # the resource each is checked on:
 #   table: the table's ARN; table|index: the index's ARN if the call names an index;
 #   object: the object's ARN; source: the object CopySource names; bucket: the bucket's ARN;
-#   items: a transaction, whose items are each checked for their own action (TRANSACTION_ITEMS).
-TABLE, TABLE_OR_INDEX, OBJECT, SOURCE, BUCKET, ITEMS = (
+#   items: a transaction, whose items are each checked for their own action (TRANSACTION_ITEMS);
+#   queue: the ARN of the queue QueueUrl names; stream: the stream's ARN (StreamArn, or the
+#   ARN a shard iterator begins with); streams: every stream of the table TableName names.
+TABLE, TABLE_OR_INDEX, OBJECT, SOURCE, BUCKET, ITEMS, QUEUE, STREAM, STREAMS = (
     "table",
     "table|index",
     "object",
     "source",
     "bucket",
     "items",
+    "queue",
+    "stream",
+    "streams",
 )
 PER_ITEM = "the action of each item"
 OPERATIONS: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = {
@@ -80,6 +92,15 @@ OPERATIONS: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("s3", "CopyObject"): (("s3:GetObject", SOURCE), ("s3:PutObject", OBJECT)),
     ("s3", "DeleteObject"): (("s3:DeleteObject", OBJECT),),
     ("s3", "HeadBucket"): (("s3:ListBucket", BUCKET),),
+    ("sqs", "SendMessage"): (("sqs:SendMessage", QUEUE),),
+    ("sqs", "ReceiveMessage"): (("sqs:ReceiveMessage", QUEUE),),
+    ("sqs", "DeleteMessage"): (("sqs:DeleteMessage", QUEUE),),
+    ("sqs", "GetQueueAttributes"): (("sqs:GetQueueAttributes", QUEUE),),
+    # DynamoDB Streams' actions are DynamoDB's.
+    ("dynamodbstreams", "ListStreams"): (("dynamodb:ListStreams", STREAMS),),
+    ("dynamodbstreams", "DescribeStream"): (("dynamodb:DescribeStream", STREAM),),
+    ("dynamodbstreams", "GetShardIterator"): (("dynamodb:GetShardIterator", STREAM),),
+    ("dynamodbstreams", "GetRecords"): (("dynamodb:GetRecords", STREAM),),
 }
 TRANSACTION_ITEMS = {
     "Put": "dynamodb:PutItem",
@@ -105,18 +126,30 @@ ADMIN_OPERATIONS = frozenset(
 
 @frozen
 class Names:
-    """Physical names to resolve the template with."""
+    """Physical names to resolve the template with: the table's, the bucket's, the queues' (by
+    their logical ids) and the label of the table's stream."""
 
     table: str
     bucket: str
     region: str
     account: str = ACCOUNT
+    queues: Mapping[str, str] = field(factory=dict)
+    stream_label: str = "2026-11-26T03:15:00.000"
 
     def table_arn(self, table: str | None = None) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{table or self.table}"
 
     def bucket_arn(self, bucket: str | None = None) -> str:
         return f"arn:aws:s3:::{bucket or self.bucket}"
+
+    def queue_arn(self, logical: str) -> str:
+        return f"arn:aws:sqs:{self.region}:{self.account}:{self.queue(logical)}"
+
+    def queue(self, logical: str) -> str:
+        return self.queues.get(logical, logical)
+
+    def stream_arn(self) -> str:
+        return f"{self.table_arn()}/stream/{self.stream_label}"
 
 
 @frozen
@@ -138,14 +171,16 @@ def policy_document(statements: Iterable[Statement]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [s.document() for s in statements]}
 
 
-def function_statements(names: Names, template: Path = TEMPLATE) -> list[Statement]:
-    """The ApiFunction's ``Policies`` statements, resources resolved for ``names``."""
+def function_statements(
+    names: Names, template: Path = TEMPLATE, function: str = FUNCTION
+) -> list[Statement]:
+    """The ``Policies`` statements of ``function``, resources resolved for ``names``."""
     decoded, problems = cfnlint.decode.decode(str(template))
     if problems or decoded is None:
         raise ValueError(f"{template} does not decode: {problems}")
     resources = decoded["Resources"]
     statements: list[Statement] = []
-    for policy in resources[FUNCTION]["Properties"].get("Policies", []):
+    for policy in resources[function]["Properties"].get("Policies", []):
         if not isinstance(policy, Mapping) or "Statement" not in policy:
             raise ValueError(f"only inline policy documents are understood, not {policy!r}")
         for raw in _listed(policy["Statement"]):
@@ -176,6 +211,9 @@ def _resolve(value: Any, resources: Mapping[str, Any], names: Names) -> str:
             return names.table
         if kind == "AWS::S3::Bucket":
             return names.bucket
+        if kind == "AWS::SQS::Queue":  # Ref gives its URL
+            name = names.queue(logical)
+            return f"https://sqs.{names.region}.amazonaws.com/{names.account}/{name}"
         raise ValueError(f"cannot name {logical} ({kind})")
 
     def arn(logical: str) -> str:
@@ -184,7 +222,14 @@ def _resolve(value: Any, resources: Mapping[str, Any], names: Names) -> str:
             return names.table_arn(physical(logical))
         if kind == "AWS::S3::Bucket":
             return names.bucket_arn(physical(logical))
+        if kind == "AWS::SQS::Queue":
+            return names.queue_arn(logical)
         raise ValueError(f"cannot give the ARN of {logical} ({kind})")
+
+    def stream_arn(logical: str) -> str:
+        if resources[logical]["Type"] != "AWS::DynamoDB::Table":
+            raise ValueError(f"{logical} has no stream")
+        return names.stream_arn()
 
     def variable(name: str) -> str:
         pseudo = {"AWS::Region": names.region, "AWS::AccountId": names.account}
@@ -194,6 +239,8 @@ def _resolve(value: Any, resources: Mapping[str, Any], names: Names) -> str:
             return "aws"
         if name.endswith(".Arn"):
             return arn(name.removesuffix(".Arn"))
+        if name.endswith(".StreamArn"):
+            return stream_arn(name.removesuffix(".StreamArn"))
         return physical(name)
 
     if isinstance(value, str):
@@ -208,6 +255,8 @@ def _resolve(value: Any, resources: Mapping[str, Any], names: Names) -> str:
             )
             if attribute == "Arn":
                 return arn(str(logical))
+            if attribute == "StreamArn":
+                return stream_arn(str(logical))
         if function == "Fn::Sub" and isinstance(argument, str):
             return re.sub(r"\$\{([^}!]+)\}", lambda found: variable(found[1]), argument)
     raise ValueError(f"cannot resolve {value!r}")
@@ -236,7 +285,7 @@ class Call:
 
 PORT_METHODS = frozenset(
     name
-    for port in (JobStore, BlobStore, IdempotencyStore, ApiKeyStore, RateCounter)
+    for port in (JobStore, BlobStore, IdempotencyStore, ApiKeyStore, RateCounter, PipelineQueue)
     for name, member in vars(port).items()
     if callable(member) and not name.startswith("_")
 )
@@ -250,17 +299,28 @@ _PORT_METHOD_CODE = frozenset(
         DynamoDBApiKeyStore,
         DynamoDBRateCounter,
         S3BlobStore,
+        SqsPipelineQueue,
     )
     for name in PORT_METHODS
     if name in vars(adapter)
 )
+# What the tests' stand-ins for Lambda's event source mappings run (on_behalf_of_the_function).
+_PLATFORM_CODE: set[Any] = set()
 _PARAMS = "iam-recorder-params"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_behalf_of_the_function(function: F) -> F:
+    """Mark ``function`` as doing what Lambda does with the function's role: its calls are
+    the function's (an event source mapping reads the stream or the queue with that role)."""
+    _PLATFORM_CODE.add(function.__code__)
+    return function
 
 
 def _issuer(frame: FrameType | None) -> str | None:
-    """The innermost port method of an AWS adapter on the stack, if there is one."""
+    """The innermost port method of an AWS adapter, or stand-in of Lambda's, on the stack."""
     while frame is not None:
-        if frame.f_code in _PORT_METHOD_CODE:
+        if frame.f_code in _PORT_METHOD_CODE or frame.f_code in _PLATFORM_CODE:
             return frame.f_code.co_qualname
         frame = frame.f_back
     return None
@@ -373,7 +433,15 @@ def required(call: Call, account: str = ACCOUNT) -> list[Permission]:
     params = call.params
     needed: list[Permission] = []
     for action, on in rows:
-        if on == ITEMS:
+        if on == QUEUE:
+            needed.append(Permission(action, _queue_arn(call, params["QueueUrl"], account), call))
+        elif on == STREAM:
+            arn = params.get("StreamArn") or str(params["ShardIterator"]).split("|")[0]
+            needed.append(Permission(action, arn, call))
+        elif on == STREAMS:
+            table = _table_arn(call, params["TableName"], account)
+            needed.append(Permission(action, f"{table}/stream/*", call))
+        elif on == ITEMS:
             for item in params["TransactItems"]:
                 ((kind, body),) = item.items()
                 table = _table_arn(call, body["TableName"], account)
@@ -399,6 +467,12 @@ def _table_arn(call: Call, table: str, account: str) -> str:
     return f"arn:aws:dynamodb:{call.region}:{account}:table/{table}"
 
 
+def _queue_arn(call: Call, url: str, account: str) -> str:
+    """A queue's URL is ``<endpoint>/<account>/<name>``, on AWS and on moto alike."""
+    owner, name = urlsplit(url).path.strip("/").split("/")[-2:]
+    return f"arn:aws:sqs:{call.region}:{owner or account}:{name}"
+
+
 def _copy_source(source: Any) -> tuple[str, str]:
     if isinstance(source, Mapping):
         return str(source["Bucket"]), str(source["Key"])
@@ -420,6 +494,7 @@ class Findings:
     unmapped: list[str]
     missing: list[str]
     unused: list[str]
+    function: str = FUNCTION
 
     @property
     def ok(self) -> bool:
@@ -428,9 +503,12 @@ class Findings:
     def __str__(self) -> str:
         sections = [
             ("operations with no entry in tests/iam.py's OPERATIONS", self.unmapped),
-            (f"needed, and not granted by {FUNCTION}'s policy in template.yaml", self.missing),
             (
-                f"granted by {FUNCTION}'s policy in template.yaml, and needed by nothing",
+                f"needed, and not granted by {self.function}'s policy in template.yaml",
+                self.missing,
+            ),
+            (
+                f"granted by {self.function}'s policy in template.yaml, and needed by nothing",
                 self.unused,
             ),
         ]
@@ -455,9 +533,11 @@ def permissions(
     return needed, sorted(unmapped)
 
 
-def compare(calls: Iterable[Call], statements: list[Statement]) -> Findings:
+def compare(
+    calls: Iterable[Call], statements: list[Statement], function: str = FUNCTION
+) -> Findings:
     """Both ways: every permission the calls need is granted, and every (action, resource)
-    pair a statement grants is needed by some call."""
+    pair a statement of ``function``'s policy grants is needed by some call."""
     needed, unmapped = permissions(calls)
     missing = sorted(
         {f"{p.call} needs {p.action} on {p.resource}" for p in needed if not granted(p, statements)}
@@ -472,17 +552,17 @@ def compare(calls: Iterable[Call], statements: list[Statement]) -> Findings:
             for p in needed
         )
     ]
-    return Findings(unmapped, missing, unused)
+    return Findings(unmapped, missing, unused, function)
 
 
 def ungranted_actions(calls: Iterable[Call], statements: list[Statement]) -> list[str]:
     """The weaker check, for tests whose keys and names are not the service's: each action
-    the calls need is granted on some resource."""
+    the calls need is granted on some resource (by the policies ``statements`` are of)."""
     needed, unmapped = permissions(calls)
     return unmapped + sorted(
         {
-            f"{p.call} needs {p.action} on {p.resource}; {FUNCTION}'s policy in "
-            f"template.yaml grants {p.action} on nothing"
+            f"{p.call} needs {p.action} on {p.resource}; no function's policy in "
+            f"template.yaml grants {p.action} on anything"
             for p in needed
             if not any(
                 matches(a, p.action, ignore_case=True) for s in statements for a in s.actions

@@ -7,6 +7,9 @@ keys, rate counters) directly, so each is recorded whichever routes use it. Ever
 service issues is recorded (``tests/iam.py``), mapped to the IAM actions and resources it needs,
 and compared with the ApiFunction's policy statements both ways: a call the policy does not
 allow fails, and so does a grant no call needs.
+
+The pipeline's functions (the outbox, the progress consumer, the sweeper) are checked against
+their own policies in tests/test_iam_pipeline.py, with the same recorder.
 """
 
 from __future__ import annotations
@@ -143,11 +146,18 @@ def drive_the_function(recorder: Recorder) -> set[tuple[str, str]]:
     call("GET", "/api/v1/jobs", 401, headers={"Authorization": "Bearer bjk_" + "a" * 32})
     call("DELETE", f"/api/v1/jobs/{uploaded.data['job_id']}", 200)
 
-    # The detection pipeline (its own process and role) finishes the first job.
+    # The detection pipeline (its own process and role) finishes the first job, its result
+    # stored under results/.
+    result_key = f"results/{first['job_id']}.json"
     with recorder.paused():
         pipeline = aws_service(SETTINGS)
         pipeline.lifecycle.start_processing(first["job_id"])
-        pipeline.lifecycle.complete_job(first["job_id"], f"results/{first['job_id']}.json")
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=BUCKET, Key=result_key, Body=b'{"rooms": []}'
+        )
+        pipeline.lifecycle.complete_job(first["job_id"], result_key)
+    result = call("GET", f"/api/v1/jobs/{first['job_id']}/result", 200)
+    assert result.data["result"] == {"rooms": []}
     call("POST", f"/api/v1/jobs/{first['job_id']}/feedback", 201, json_body={"rating": 5})
     cached = create(201, png()).data
     assert cached["status"] == "completed"  # the result cache found the first job
@@ -368,6 +378,7 @@ def test_the_template_resolves_to_the_tables_and_buckets_arns() -> None:
         f"arn:aws:s3:::{BUCKET}",
         f"arn:aws:s3:::{BUCKET}/blueprints/*",
         f"arn:aws:s3:::{BUCKET}/uploads/*",
+        f"arn:aws:s3:::{BUCKET}/results/*",
     }
 
 

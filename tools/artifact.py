@@ -1,6 +1,9 @@
-"""The Lambda function's artifact: built for the runtime that runs it, and only what it loads.
+"""The Lambda functions' artifact: built for the runtime that runs it, and only what they load.
 
-    python tools/artifact.py build OUT [--python python3.13]  # `make build-ApiFunction`
+Every function of the template (the API, the outbox, the progress consumer, the sweeper) runs
+this one artifact with a handler of its own.
+
+    python tools/artifact.py build OUT [--python python3.13]  # `make build-<Function>`
     python tools/artifact.py lock [--upgrade]                  # `make lock`
     python tools/artifact.py python [--python python3.13]      # the Python a build would use
 
@@ -9,7 +12,7 @@ A build
 - installs the dependencies pinned, with hashes, in ``requirements/lambda.txt`` (wheels only,
   resolved for the template's Python), so two builds hold the same bytes;
 - copies the project's four packages, less the modules only the local server and the CLI use;
-- keeps of botocore's data only the files the function opens (two services of 449) and of
+- keeps of botocore's data only the files the functions open (three services of 449) and of
   each distribution's metadata only ``METADATA`` and the licences; drops console scripts and
   type stubs;
 - compiles every module with the template's Python (``Runtime`` in template.yaml) in
@@ -56,23 +59,34 @@ LOCAL_ONLY = frozenset(
     }
 )
 
-# What botocore opens under botocore/data while the function creates its DynamoDB and S3
-# clients and serves every route (traced with an audit hook on "open"; the artifact test
-# checks that the function opens exactly these). The standard retry mode never reads
-# _retry.json; examples, paginators and waiters serve documentation and helpers we do not use.
-BOTOCORE_DATA = (
+# What botocore opens under botocore/data while the API function creates its DynamoDB and S3
+# clients and serves every route, and while the pipeline's functions send to SQS (traced with
+# an audit hook on "open"; the artifact tests check that each function opens exactly its
+# own). The standard retry mode never reads _retry.json; examples, paginators and waiters
+# serve documentation and helpers we do not use. The event source mappings, not the code,
+# read the table's stream and the updates queue: no client of DynamoDB Streams is ever made.
+BOTOCORE_COMMON = (
     "endpoints.json",
     "partitions.json",
     "sdk-default-configuration.json",
+)
+BOTOCORE_DYNAMODB = (
     "dynamodb/2012-08-10/endpoint-rule-set-1.json.gz",
     "dynamodb/2012-08-10/service-2.json.gz",
+)
+BOTOCORE_S3 = (
     "s3/2006-03-01/endpoint-rule-set-1.json.gz",
     "s3/2006-03-01/service-2.json.gz",
     "s3/2006-03-01/service-2.sdk-extras.json",
 )
-# The services of endpoints.json the function calls; the file (1.2 MB, 22 ms to parse) lists
+BOTOCORE_SQS = (
+    "sqs/2012-11-05/endpoint-rule-set-1.json.gz",
+    "sqs/2012-11-05/service-2.json.gz",
+)
+BOTOCORE_DATA = BOTOCORE_COMMON + BOTOCORE_DYNAMODB + BOTOCORE_S3 + BOTOCORE_SQS
+# The services of endpoints.json the functions call; the file (1.2 MB, 22 ms to parse) lists
 # every service in every region, and only these entries are ever looked up.
-ENDPOINT_SERVICES = ("dynamodb", "s3")
+ENDPOINT_SERVICES = ("dynamodb", "s3", "sqs")
 # Of each installed distribution's metadata: what importlib.metadata reads, and the licences
 # the code is distributed under.
 _KEPT_METADATA = re.compile(r"METADATA|(LICEN[CS]E|NOTICE|COPYING|AUTHORS)[^/]*|licenses/.+")

@@ -6,14 +6,16 @@ the code: /var/task is read-only on Lambda, so a module whose bytecode is missin
 compiled on every cold start there, and here it is recorded.
 
 Reads one JSON object per line on stdin and answers one per line on stdout:
-- ``{"event": {...}, "context": {...}}``: the handler's result (or the traceback of what it
-  raised) and the log lines it wrote, ``{"result": ..., "logs": [...]}``;
+- ``{"event": {...}, "context": {...}, "handler": "module.name"}``: the handler's result (or
+  the traceback of what it raised) and the log lines it wrote, ``{"result": ..., "logs":
+  [...]}``; the handler is the API's (``entrypoints.lambda_api.handler``) unless named;
 - ``{"report": true}``: which sources were read (modules compiled from source), which files
   under botocore/data were opened, and where every loaded module came from.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import sys
@@ -88,8 +90,11 @@ def main() -> None:
             answer: dict[str, Any] = {"report": _report()}
         else:
             try:
-                from entrypoints.lambda_api import handler  # on the first event, as Lambda does
-
+                # Imported on the first event, as Lambda does.
+                module, _, name = message.get(
+                    "handler", "entrypoints.lambda_api.handler"
+                ).rpartition(".")
+                handler = getattr(importlib.import_module(module), name)
                 answer = {"result": handler(message["event"], Context(message.get("context", {})))}
             except BaseException:
                 answer = {"error": traceback.format_exc()}
