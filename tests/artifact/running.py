@@ -69,12 +69,15 @@ class Function:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        answer = self._exchange({"event": event})
+    def invoke(self, event: dict[str, Any], handler: str | None = None) -> Any:
+        """The handler's result for ``event``: the API's handler, or the one named."""
+        message: dict[str, Any] = {"event": event}
+        if handler is not None:
+            message["handler"] = handler
+        answer = self._exchange(message)
         assert "error" not in answer, answer["error"]
         self.logs = [json.loads(line) for line in answer["logs"]]
-        result: dict[str, Any] = answer["result"]
-        return result
+        return answer["result"]
 
     def request(
         self,
