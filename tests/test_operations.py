@@ -31,7 +31,7 @@ def test_every_alarm_notifies_the_topic_both_ways_and_ignores_silence(
     template: dict[str, Any],
 ) -> None:
     found = alarms(template)
-    assert len(found) == 6
+    assert len(found) == 13
     for name, alarm in found.items():
         assert alarm["AlarmActions"] == TOPIC, name
         assert alarm["OKActions"] == TOPIC, name
@@ -45,7 +45,9 @@ def test_every_alarm_notifies_the_topic_both_ways_and_ignores_silence(
 
 def test_the_function_and_the_api_are_watched(template: dict[str, Any]) -> None:
     by_metric = {
-        alarm["MetricName"]: alarm for alarm in alarms(template).values() if "MetricName" in alarm
+        alarm["MetricName"]: alarm
+        for alarm in alarms(template).values()
+        if "MetricName" in alarm and "SweeperFunction" not in json.dumps(alarm["Dimensions"])
     }
     function = [{"Name": "FunctionName", "Value": {"Ref": "ApiFunction"}}]
     for name in ("Errors", "Throttles", "Duration"):
@@ -106,3 +108,54 @@ def test_the_access_log_is_one_json_object_with_what_operations_need(
 def test_the_function_names_its_metrics_after_the_stack(template: dict[str, Any]) -> None:
     env = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert env["BLUEPRINT_JOBS_SERVICE"] == {"Ref": "AWS::StackName"}
+
+
+def _queue_alarms(template: dict[str, Any], metric: str) -> dict[str, dict[str, Any]]:
+    """Alarms on an SQS metric, by the queue they watch (its logical id)."""
+    found: dict[str, dict[str, Any]] = {}
+    for alarm in alarms(template).values():
+        if alarm.get("Namespace") == "AWS/SQS" and alarm["MetricName"] == metric:
+            [dimension] = alarm["Dimensions"]
+            assert dimension["Name"] == "QueueName"
+            found[dimension["Value"]["Fn::GetAtt"][0]] = alarm
+    return found
+
+
+def test_every_dead_letter_queue_alarms_on_its_first_message(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    dead_letters = {
+        properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for properties in (
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::Queue"
+        )
+        if "RedrivePolicy" in properties
+    }
+    # And where the outbox's mapping puts the stream batches it gave up on.
+    failures = resources["OutboxStreamMapping"]["Properties"]["DestinationConfig"]["OnFailure"]
+    watched = dead_letters | {failures["Destination"]["Fn::GetAtt"][0]}
+    assert watched == {"PipelineDeadLetterQueue", "UpdatesDeadLetterQueue", "OutboxFailuresQueue"}
+    depth = _queue_alarms(template, "ApproximateNumberOfMessagesVisible")
+    assert set(depth) == watched
+    for alarm in depth.values():
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Maximum", 0)
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_the_queues_alarm_on_the_age_of_their_oldest_message(template: dict[str, Any]) -> None:
+    age = _queue_alarms(template, "ApproximateAgeOfOldestMessage")
+    assert set(age) == {"PipelineQueue", "UpdatesQueue"}
+    for alarm in age.values():
+        assert alarm["Statistic"] == "Maximum"
+        assert 0 < alarm["Threshold"] <= 3600
+
+
+def test_the_outbox_lag_and_the_sweepers_errors_are_watched(template: dict[str, Any]) -> None:
+    by_function = {
+        (alarm["MetricName"], alarm["Dimensions"][0]["Value"]["Ref"]): alarm
+        for alarm in alarms(template).values()
+        if alarm.get("Namespace") == "AWS/Lambda"
+    }
+    lag = by_function[("IteratorAge", "OutboxFunction")]
+    # Well before the stream's 24 hours of retention.
+    assert lag["Threshold"] <= 3600 * 1000
+    assert ("Errors", "SweeperFunction") in by_function
