@@ -59,30 +59,17 @@ LOCAL_ONLY = frozenset(
     }
 )
 
-# What botocore opens under botocore/data while the API function creates its DynamoDB and S3
-# clients and serves every route, and while the pipeline's functions send to SQS (traced with
-# an audit hook on "open"; the artifact tests check that each function opens exactly its
-# own). The standard retry mode never reads _retry.json; examples, paginators and waiters
-# serve documentation and helpers we do not use. The event source mappings, not the code,
-# read the table's stream and the updates queue: no client of DynamoDB Streams is ever made.
-BOTOCORE_COMMON = (
-    "endpoints.json",
-    "partitions.json",
-    "sdk-default-configuration.json",
-)
-BOTOCORE_DYNAMODB = (
-    "dynamodb/2012-08-10/endpoint-rule-set-1.json.gz",
-    "dynamodb/2012-08-10/service-2.json.gz",
-)
-BOTOCORE_S3 = (
-    "s3/2006-03-01/endpoint-rule-set-1.json.gz",
-    "s3/2006-03-01/service-2.json.gz",
-    "s3/2006-03-01/service-2.sdk-extras.json",
-)
-BOTOCORE_SQS = (
-    "sqs/2012-11-05/endpoint-rule-set-1.json.gz",
-    "sqs/2012-11-05/service-2.json.gz",
-)
+# What botocore opens under botocore/data while the API's DynamoDB and S3 clients serve every
+# route, and the pipeline's functions send to SQS (traced with an audit hook on "open"; the
+# artifact tests check that each function opens exactly its own). The standard retry mode
+# never reads _retry.json; examples, paginators and waiters serve documentation and helpers we
+# do not use. Lambda's mappings, not the code, read the stream and the updates queue.
+_RULES, _MODEL = "endpoint-rule-set-1.json.gz", "service-2.json.gz"
+BOTOCORE_COMMON = ("endpoints.json", "partitions.json", "sdk-default-configuration.json")
+BOTOCORE_DYNAMODB = (f"dynamodb/2012-08-10/{_RULES}", f"dynamodb/2012-08-10/{_MODEL}")
+_S3_EXTRAS = "s3/2006-03-01/service-2.sdk-extras.json"
+BOTOCORE_S3 = (f"s3/2006-03-01/{_RULES}", f"s3/2006-03-01/{_MODEL}", _S3_EXTRAS)
+BOTOCORE_SQS = (f"sqs/2012-11-05/{_RULES}", f"sqs/2012-11-05/{_MODEL}")
 BOTOCORE_DATA = BOTOCORE_COMMON + BOTOCORE_DYNAMODB + BOTOCORE_S3 + BOTOCORE_SQS
 # The services of endpoints.json the functions call; the file (1.2 MB, 22 ms to parse) lists
 # every service in every region, and only these entries are ever looked up.

@@ -17,7 +17,7 @@ import boto3
 import pytest
 import requests
 
-from entrypoints import outbox, progress_consumer
+from entrypoints import outbox, progress_consumer, sweeper
 from tests.blueprints import png
 from tests.e2e.servers import (
     REGION,
@@ -151,3 +151,6 @@ def test_a_job_goes_to_the_pipeline_and_its_progress_comes_back(
         # The job's changes since (started, completed) send nothing more.
         assert outbox.handler({"Records": stream.poll()}, Context()) == {"batchItemFailures": []}
         assert receive_all(sqs, jobs_queue) == []
+        # And the sweeper finds nothing stuck: the job has finished.
+        scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        assert sweeper.handler(scheduled, Context()) == {"failed": [], "resent": []}
