@@ -266,7 +266,13 @@ def test_the_api_works_with_exactly_the_functions_policy(
             monkeypatch.setenv(name, value)
         pipeline = aws_service(Settings.from_env(dict(os.environ), profile="lambda"))
         pipeline.lifecycle.start_processing(job_id)
+        moto.client("s3", moto.pipeline).put_object(
+            Bucket=BUCKET, Key=f"results/{job_id}.json", Body=b'{"rooms": 3}'
+        )
         pipeline.lifecycle.complete_job(job_id, f"results/{job_id}.json")
+        result = requests.get(f"{base}/api/v1/jobs/{job_id}/result", headers=auth, timeout=10)
+        assert result.status_code == 200, result.text
+        assert result.json()["data"]["result"] == {"rooms": 3}
 
         feedback = requests.post(
             f"{base}/api/v1/jobs/{job_id}/feedback", json={"rating": 4}, headers=auth, timeout=10
@@ -281,7 +287,7 @@ def test_the_api_works_with_exactly_the_functions_policy(
 def test_moto_enforces_the_policy(moto: Moto, auth: dict[str, str]) -> None:
     """Without dynamodb:DeleteItem, a refused request cannot release its key: the client still
     gets the real answer, but the key stays locked (and the log says why). And the function's
-    own keys may not scan the table or read outside its two prefixes."""
+    own keys may not scan the table, read outside its three prefixes or write results."""
     log: list[str] = []
     with serving(moto, moto.no_delete, log) as base:
         key = {"Idempotency-Key": "iam-e2e-no-delete"}
@@ -295,11 +301,13 @@ def test_moto_enforces_the_policy(moto: Moto, auth: dict[str, str]) -> None:
     dynamodb = moto.client("dynamodb", moto.function)
     with pytest.raises(ClientError, match="AccessDenied"):
         dynamodb.scan(TableName=TABLE)
-    stored = "results/job_01jdz5k3a1b2c3d4e5f6g7h8j9/result.json"
+    stored = "elsewhere/job_01jdz5k3a1b2c3d4e5f6g7h8j9/result.json"
     moto.client("s3", moto.pipeline).put_object(Bucket=BUCKET, Key=stored, Body=pdf())
     s3 = moto.client("s3", moto.function)
     with pytest.raises(ClientError, match="AccessDenied"):
-        s3.get_object(Bucket=BUCKET, Key=stored)  # outside blueprints/ and uploads/
+        s3.get_object(Bucket=BUCKET, Key=stored)  # outside blueprints/, uploads/ and results/
+    with pytest.raises(ClientError, match="AccessDenied"):  # results are read, never written
+        s3.put_object(Bucket=BUCKET, Key="results/job_01jdz5k3a1b2c3d4e5f6g7h8j9.json", Body=b"{}")
     with pytest.raises(ClientError, match="AccessDenied"):
         s3.put_object(Bucket=BUCKET, Key="elsewhere/blueprint", Body=pdf())
     s3.put_object(Bucket=BUCKET, Key="uploads/upl_01jdz5k3a1b2c3d4e5f6g7h8j9/blueprint", Body=pdf())
