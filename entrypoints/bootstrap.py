@@ -121,13 +121,15 @@ def build_api(
     configure_logs: bool = True,
     monotonic: Monotonic | None = None,
     verify_jwts: bool = False,
+    components: Components | None = None,
 ) -> Api:
     """The HTTP contract over the configured storage: what both entrypoints serve.
 
     ``verify_jwts``: the local server checks bearer JWTs itself, against the configured
     issuer's keys (if an issuer is configured). On Lambda it stays off: API Gateway's
     authorizer has checked the token and the event carries its claims, and the function never
-    loads PyJWT."""
+    loads PyJWT. ``components``: what ``build`` made of the settings, if the caller made it
+    (the local server, to hand its in-process pipeline to the worker)."""
     if configure_logs:
         configure_logging(settings.log_level)
     verifier: TokenVerifier | None = None
@@ -135,7 +137,7 @@ def build_api(
         from entrypoints.jwt_verifier import JwtVerifier  # PyJWT: the server extra only
 
         verifier = JwtVerifier.of(settings)
-    built = build(settings)
+    built = components or build(settings)
     return Api(
         built.use_cases,
         settings,

@@ -32,6 +32,8 @@ DEV_OWNER = "dev"
 # this long to the pipeline again.
 DEFAULT_PROCESSING_TIMEOUT_SECONDS = 900.0
 DEFAULT_RESEND_AFTER_SECONDS = 300.0
+# The local worker stops a detector that runs this long (DETECTOR_TIMEOUT).
+DEFAULT_WORKER_TIMEOUT_SECONDS = 300.0
 JOBS_POLICY = "jobs"
 UPLOADS_POLICY = "uploads"
 
@@ -67,6 +69,10 @@ class Settings:
     # The sweeper's two delays (see DEFAULT_PROCESSING_TIMEOUT_SECONDS).
     processing_timeout_seconds: float = DEFAULT_PROCESSING_TIMEOUT_SECONDS
     resend_after_seconds: float = DEFAULT_RESEND_AFTER_SECONDS
+    # With memory storage: the local worker's detector command (None: no worker, jobs stay
+    # pending), and the most time one run of it may take.
+    worker_command: str | None = None
+    worker_timeout_seconds: float = DEFAULT_WORKER_TIMEOUT_SECONDS
 
     @property
     def rate_policies(self) -> dict[str, RatePolicy]:
@@ -115,6 +121,10 @@ class Settings:
             ),
             resend_after_seconds=_seconds(
                 env, "BLUEPRINT_JOBS_RESEND_AFTER_SECONDS", DEFAULT_RESEND_AFTER_SECONDS
+            ),
+            worker_command=env.get("BLUEPRINT_JOBS_WORKER", "").strip() or None,
+            worker_timeout_seconds=_seconds(
+                env, "BLUEPRINT_JOBS_WORKER_TIMEOUT_SECONDS", DEFAULT_WORKER_TIMEOUT_SECONDS
             ),
         )
 
