@@ -118,6 +118,15 @@ class LocalWorker:
         )
 
     @property
+    def sweep_every_seconds(self) -> float:
+        return self._sweep_every
+
+    @property
+    def alive(self) -> bool:
+        """Whether its thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def running_pid(self) -> int | None:
         """The running detector's process id, if one runs."""
         return None if self._running is None else self._running.run.pid

@@ -430,7 +430,7 @@ def test_the_thread_works_the_queue_and_stops(local: Local) -> None:
         time.sleep(0.02)
     assert local.job(job_id).status is JobStatus.COMPLETED
     local.worker.stop()
-    assert not _thread_alive(local.worker)
+    assert not local.worker.alive
 
 
 def test_stopping_the_thread_stops_the_running_detector(make: Callable[..., Local]) -> None:
@@ -443,7 +443,7 @@ def test_stopping_the_thread_stops_the_running_detector(make: Callable[..., Loca
         time.sleep(0.02)
     pid = int(path.read_text())
     local.worker.stop()
-    assert not _thread_alive(local.worker)
+    assert not local.worker.alive
     assert gone(pid)
     assert local.job(job_id).status is JobStatus.PROCESSING  # the server is going away
 
@@ -496,8 +496,3 @@ def _worker(local: Local, **parts: Any) -> LocalWorker:
 def _results(local: Local) -> list[str]:
     stored = local.pipeline.blobs.keys()
     return [key for key in stored if key.startswith("results/")]
-
-
-def _thread_alive(worker: LocalWorker) -> bool:
-    thread = worker._thread
-    return thread is not None and thread.is_alive()

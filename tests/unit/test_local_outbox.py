@@ -4,11 +4,14 @@ consumer (``messages_for_change``)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from adapters.memory import MemoryPipelineQueue
 from domain.pipeline import JobMessage, MessageKind
 from domain.use_cases import Origin
+from domain.use_cases.sweeper import SweepReport
 from entrypoints.bootstrap import Components, build
 from entrypoints.settings import DEV_OWNER, ConfigurationError, Settings
 from tests.blueprints import pdf, png
@@ -67,10 +70,21 @@ def test_a_job_the_result_cache_completes_is_not_sent(built: Components) -> None
 
 
 def test_the_sweeper_is_built_with_the_configured_delays() -> None:
-    built = build(Settings(processing_timeout_seconds=60, resend_after_seconds=30))
+    """A job processing past the timeout is failed; one pending past the delay is sent again."""
+    built = build(Settings(processing_timeout_seconds=0.05, resend_after_seconds=0.05))
+    patient = build(Settings())
+    for components in (built, patient):
+        started = components.use_cases.intake.create_job([png()], ORIGIN)
+        components.use_cases.lifecycle.start_processing(started.job_id)
+        components.use_cases.intake.create_job([pdf()], ORIGIN)  # and left pending
+        _drain(_queue(components))
+    time.sleep(0.1)
     assert built.pipeline is not None
-    sweeper = built.pipeline.sweeper
-    assert (sweeper._timeout.total_seconds(), sweeper._resend_after.total_seconds()) == (60, 30)
+    assert patient.pipeline is not None
+    report = built.pipeline.sweeper.sweep()
+    assert len(report.failed) == len(report.resent) == 1
+    assert [m.job_id for m in _drain(_queue(built))] == report.resent
+    assert patient.pipeline.sweeper.sweep() == SweepReport([], [])
 
 
 def test_the_sweeper_delays_are_read_from_the_environment() -> None:

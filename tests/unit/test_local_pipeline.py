@@ -35,9 +35,12 @@ def test_the_worker_sweeps_as_often_as_its_shortest_delay_asks(built: Components
         worker_command=sys.executable, processing_timeout_seconds=2.0, resend_after_seconds=8.0
     )
     worker = LocalWorker.of(built, settings)
-    assert worker._sweep_every == 0.5
-    assert LocalWorker.of(built, evolve(settings, processing_timeout_seconds=900))._sweep_every == 2
-    assert LocalWorker.of(built, Settings(worker_command=sys.executable))._sweep_every == 30
+    assert worker.sweep_every_seconds == 0.5
+    assert (
+        LocalWorker.of(built, evolve(settings, processing_timeout_seconds=900)).sweep_every_seconds
+        == 2
+    )
+    assert LocalWorker.of(built, Settings(worker_command=sys.executable)).sweep_every_seconds == 30
     assert worker.running_pid is None
 
 
