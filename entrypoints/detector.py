@@ -1,6 +1,6 @@
 """The local worker's detector: a command the user gives, run on one blueprint at a time.
 
-The contract (README, "A local detection pipeline"):
+The contract (README, "Jobs that finish: a detector on your laptop"):
 
 - The command is split as a POSIX shell would split it (``shlex``), and run without a shell.
   Arguments that contain ``{input}`` or ``{output}`` have those placeholders replaced by the
@@ -74,7 +74,7 @@ class DetectorCommand:
         if not argv:
             raise ConfigurationError("the worker's command is empty")
         if shutil.which(argv[0]) is None:
-            raise ConfigurationError(f"the worker's command {argv[0]!r} is not a program found")
+            raise ConfigurationError(f"the worker's command: no program {argv[0]!r} was found")
         return cls(argv)
 
     def for_paths(self, blueprint: Path, result: Path) -> list[str]:

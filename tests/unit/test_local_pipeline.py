@@ -112,7 +112,7 @@ def test_the_paths_are_appended_unless_placeholders_say_where() -> None:
     [
         ("detect 'unclosed", "cannot be read"),
         ("   ", "is empty"),
-        ("no-such-detector-anywhere --fast", "'no-such-detector-anywhere' is not a program"),
+        ("no-such-detector-anywhere --fast", "no program 'no-such-detector-anywhere' was found"),
     ],
 )
 def test_a_command_that_cannot_run_is_refused_at_start(command: str, problem: str) -> None:
