@@ -97,7 +97,9 @@ class LocalWorker:
     def of(cls, components: Components, settings: Settings) -> LocalWorker:
         """The worker the settings ask for, over the in-process pipeline of ``components``."""
         pipeline = components.pipeline
-        if pipeline is None or settings.worker_command is None:
+        if settings.worker_command is None:
+            raise ConfigurationError("no detector command is set (--worker, BLUEPRINT_JOBS_WORKER)")
+        if pipeline is None:
             raise ConfigurationError(
                 "the local worker runs with memory storage only (on AWS the pipeline takes "
                 "its jobs from SQS)"

@@ -30,6 +30,11 @@ def test_the_aws_composition_has_no_local_pipeline_and_no_worker() -> None:
         LocalWorker.of(built, settings)
 
 
+def test_a_worker_needs_a_command(built: Components) -> None:
+    with pytest.raises(ConfigurationError, match="no detector command is set"):
+        LocalWorker.of(built, Settings())
+
+
 def test_the_worker_sweeps_as_often_as_its_shortest_delay_asks(built: Components) -> None:
     settings = Settings(
         worker_command=sys.executable, processing_timeout_seconds=2.0, resend_after_seconds=8.0
