@@ -91,8 +91,16 @@ class Local:
         self.drive(lambda: self.job(job_id).done)
         return self.job(job_id)
 
+    def started(self) -> int:
+        """The pid of the detector the worker has started (which may not have run a line yet:
+        for tests that stop it in any case)."""
+        self.drive(lambda: self.worker.running_pid is not None)
+        pid = self.worker.running_pid
+        assert pid is not None
+        return pid
+
     def pid(self) -> int:
-        """The waiting detector's pid, once it has written it."""
+        """The waiting detector's pid, once it has written it (so it runs its own code)."""
         path = self.directory / "pid"
         self.drive(lambda: path.exists() and path.read_text() != "")
         return int(path.read_text())

@@ -86,7 +86,7 @@ def test_a_detector_past_its_timeout_is_stopped_and_its_job_failed(
 ) -> None:
     local = make("waiting", worker_timeout_seconds=0.5)
     job_id = local.create()
-    pid = local.pid()
+    pid = local.started()
     job = local.ends(job_id)
     assert job.error is not None
     assert (job.error.code, job.error.message) == (
@@ -112,7 +112,7 @@ def test_a_detector_that_ignores_sigterm_is_killed(
     monkeypatch.setattr(detector, "STOP_GRACE_SECONDS", 0.2)
     local = make("stubborn", worker_timeout_seconds=0.3)
     job_id = local.create()
-    pid = local.pid()
+    pid = local.started()
     error = local.ends(job_id).error
     assert error is not None
     assert error.code == "DETECTOR_TIMEOUT"

@@ -112,7 +112,7 @@ def test_a_detector_whose_job_the_sweeper_failed_is_stopped(make: Callable[..., 
         worker_timeout_seconds=60,
     )
     job_id = local.create()
-    pid = local.pid()
+    pid = local.started()
     local.drive(lambda: local.worker.running_pid is None)
     assert gone(pid)
     error = local.job(job_id).error
