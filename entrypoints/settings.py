@@ -30,8 +30,8 @@ DEFAULT_PER_MINUTE = 60
 DEV_OWNER = "dev"
 # The sweeper fails a job processing this long (PROCESSING_TIMEOUT), and sends a job pending
 # this long to the pipeline again.
-DEFAULT_PROCESSING_TIMEOUT_SECONDS = 900.0
-DEFAULT_RESEND_AFTER_SECONDS = 300.0
+DEFAULT_PROCESSING_TIMEOUT_SECONDS = 3600.0
+DEFAULT_RESEND_AFTER_SECONDS = 900.0
 # The local worker stops a detector that runs this long (DETECTOR_TIMEOUT).
 DEFAULT_WORKER_TIMEOUT_SECONDS = 300.0
 JOBS_POLICY = "jobs"

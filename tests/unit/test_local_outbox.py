@@ -89,7 +89,7 @@ def test_the_sweeper_is_built_with_the_configured_delays() -> None:
 
 def test_the_sweeper_delays_are_read_from_the_environment() -> None:
     defaults = Settings.from_env({})
-    assert (defaults.processing_timeout_seconds, defaults.resend_after_seconds) == (900, 300)
+    assert (defaults.processing_timeout_seconds, defaults.resend_after_seconds) == (3600, 900)
     settings = Settings.from_env(
         {
             "BLUEPRINT_JOBS_PROCESSING_TIMEOUT_SECONDS": "0.5",
