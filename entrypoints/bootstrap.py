@@ -6,17 +6,40 @@ serving from memory never loads botocore, one serving from AWS never loads the m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 from attrs import frozen
 
+from domain.job import Job
+from domain.pipeline import messages_for_change
 from domain.principals import SCOPES
 from domain.use_cases import UseCases
+from domain.use_cases.sweeper import Sweeper
 from entrypoints.deadline import Monotonic
 from entrypoints.http.api import Api
 from entrypoints.http.auth import TokenVerifier
 from entrypoints.logs import configure_logging
 from entrypoints.settings import DEV_OWNER, Settings
+from ports.blobs import BlobStore
 from ports.idempotency import IdempotencyStore
+from ports.pipeline import PipelineQueue
 from ports.system import Clock, Entropy
+
+if TYPE_CHECKING:
+    from adapters.memory import MemoryPipelineQueue
+
+
+@frozen
+class LocalPipeline:
+    """With memory storage, the pipeline's side in this process: the queue that the job
+    store's change feed fills (the local outbox), and what a local worker needs beside the use
+    cases (``entrypoints.local_pipeline``)."""
+
+    queue: MemoryPipelineQueue
+    blobs: BlobStore
+    sweeper: Sweeper
 
 
 @frozen
@@ -27,6 +50,19 @@ class Components:
     idempotency: IdempotencyStore
     clock: Clock
     entropy: Entropy
+    # With memory storage only: on AWS the outbox is the table's stream, and SQS the queue.
+    pipeline: LocalPipeline | None = None
+
+
+def outbox(queue: PipelineQueue) -> Callable[[Job | None, Job], None]:
+    """A job store's change listener that sends the messages each change calls for: the same
+    mapping (``messages_for_change``) as the AWS stream consumer's."""
+
+    def send(before: Job | None, after: Job) -> None:
+        for message in messages_for_change(before, after):
+            queue.send(message)
+
+    return send
 
 
 def build(settings: Settings) -> Components:
@@ -40,13 +76,16 @@ def build(settings: Settings) -> Components:
             MemoryBlobStore,
             MemoryIdempotencyStore,
             MemoryJobStore,
+            MemoryPipelineQueue,
             MemoryRateCounter,
         )
 
         # The secret signs the local server's upload forms; a new one each process is enough.
         blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
+        jobs, queue = MemoryJobStore(), MemoryPipelineQueue()
+        jobs.subscribe(outbox(queue))
         use_cases = UseCases.over(
-            MemoryJobStore(),
+            jobs,
             blobs,
             clock,
             entropy,
@@ -60,7 +99,16 @@ def build(settings: Settings) -> Components:
             use_cases.access.create_key(
                 DEV_OWNER, "development key", SCOPES, secret=settings.dev_api_key
             )
-        return Components(use_cases, MemoryIdempotencyStore(), clock, entropy)
+        sweeper = Sweeper(
+            jobs,
+            use_cases.lifecycle,
+            queue,
+            clock,
+            processing_timeout=timedelta(seconds=settings.processing_timeout_seconds),
+            resend_after=timedelta(seconds=settings.resend_after_seconds),
+        )
+        pipeline = LocalPipeline(queue, blobs, sweeper)
+        return Components(use_cases, MemoryIdempotencyStore(), clock, entropy, pipeline)
     from entrypoints.aws import aws_components  # keeps botocore off the memory path
 
     use_cases, idempotency = aws_components(settings, clock, entropy)
@@ -73,13 +121,15 @@ def build_api(
     configure_logs: bool = True,
     monotonic: Monotonic | None = None,
     verify_jwts: bool = False,
+    components: Components | None = None,
 ) -> Api:
     """The HTTP contract over the configured storage: what both entrypoints serve.
 
     ``verify_jwts``: the local server checks bearer JWTs itself, against the configured
     issuer's keys (if an issuer is configured). On Lambda it stays off: API Gateway's
     authorizer has checked the token and the event carries its claims, and the function never
-    loads PyJWT."""
+    loads PyJWT. ``components``: what ``build`` made of the settings, if the caller made it
+    (the local server, to hand its in-process pipeline to the worker)."""
     if configure_logs:
         configure_logging(settings.log_level)
     verifier: TokenVerifier | None = None
@@ -87,7 +137,7 @@ def build_api(
         from entrypoints.jwt_verifier import JwtVerifier  # PyJWT: the server extra only
 
         verifier = JwtVerifier.of(settings)
-    built = build(settings)
+    built = components or build(settings)
     return Api(
         built.use_cases,
         settings,

@@ -28,6 +28,10 @@ _JWT_FLAGS = {
     "--jwt-audience": "BLUEPRINT_JOBS_JWT_AUDIENCE",
     "--jwks-url": "BLUEPRINT_JOBS_JWKS_URL",
 }
+_WORKER_FLAGS = {
+    "--worker": "BLUEPRINT_JOBS_WORKER",
+    "--worker-timeout": "BLUEPRINT_JOBS_WORKER_TIMEOUT_SECONDS",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     for flag, variable in _JWT_FLAGS.items():
         serve.add_argument(flag, default=None, help=f"overrides {variable}")
+    serve.add_argument(
+        "--worker",
+        metavar="COMMAND",
+        default=None,
+        help="memory storage: run this detector command on each new job, in a local worker "
+        "(the blueprint's path and the result's path are appended, or replace {input} and "
+        "{output}); overrides BLUEPRINT_JOBS_WORKER",
+    )
+    serve.add_argument(
+        "--worker-timeout",
+        metavar="SECONDS",
+        default=None,
+        help="the most time one detector run may take (default 300); "
+        "overrides BLUEPRINT_JOBS_WORKER_TIMEOUT_SECONDS",
+    )
     commands.add_parser(
         "init-storage",
         help="create the DynamoDB table and the S3 bucket on the configured AWS endpoint",
@@ -122,8 +141,9 @@ def _keys(args: argparse.Namespace, access: Access) -> int:
 
 
 def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREADS) -> None:
-    from entrypoints.bootstrap import build_api
+    from entrypoints.bootstrap import build, build_api
     from entrypoints.falcon_app import create_app
+    from entrypoints.local_pipeline import LocalWorker
     from entrypoints.local_server import make_server
     from entrypoints.logs import configure_logging
 
@@ -131,10 +151,14 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
     if settings.storage == "memory" and settings.dev_api_key is None:
         secret = api_keys.new_secret(os.urandom(api_keys.RANDOM_BYTES))
         settings = evolve(settings, dev_api_key=secret)
-    app = create_app(build_api(settings, configure_logs=False, verify_jwts=True))
+    components = build(settings)
+    worker = LocalWorker.of(components, settings) if settings.worker_command else None
+    api = build_api(settings, configure_logs=False, verify_jwts=True, components=components)
+    app = create_app(api)
     if settings.storage == "memory":
         # The walk-through in the README uses it; a key made at start changes every start.
         print(f"development API key (owner {DEV_OWNER!r}): {settings.dev_api_key}", flush=True)
+        print(_worker_line(settings), flush=True)
     server = make_server(app, host, port, threads)
     log.info(
         "serving on http://%s:%d with %s storage",
@@ -146,10 +170,28 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
     # SIGTERM (a supervisor, Ctrl-C's polite sibling) ends the process through SystemExit, so
     # the server stops its threads and logging's shutdown writes the lines still batched.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    if worker is not None:
+        worker.start()
     try:
         server.start()
     finally:
+        # The worker first: its detector must not outlive the server, however the server's
+        # own stop goes.
+        if worker is not None:
+            worker.stop()
         server.stop()
+
+
+def _worker_line(settings: Settings) -> str:
+    if settings.worker_command is None:
+        return (
+            "no local worker: new jobs stay pending "
+            "(serve --worker COMMAND runs a detector command on each of them)"
+        )
+    return (
+        f"local worker: runs {settings.worker_command!r} on each new job "
+        f"(at most {settings.worker_timeout_seconds:g} s each)"
+    )
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -165,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 env["BLUEPRINT_JOBS_STORAGE"] = args.storage
             if args.request_budget:
                 env["BLUEPRINT_JOBS_REQUEST_BUDGET_SECONDS"] = args.request_budget
-            for flag, variable in _JWT_FLAGS.items():
+            for flag, variable in {**_JWT_FLAGS, **_WORKER_FLAGS}.items():
                 value = getattr(args, flag.lstrip("-").replace("-", "_"))
                 if value:
                     env[variable] = value

@@ -28,10 +28,12 @@ DEFAULT_SERVICE = "blueprint-jobs"
 DEFAULT_PER_MINUTE = 60
 # Who the local server's development key belongs to.
 DEV_OWNER = "dev"
-# The sweeper: a job processing longer than this is failed (PROCESSING_TIMEOUT); a job pending
-# longer than that is sent to the pipeline again.
+# The sweeper fails a job processing this long (PROCESSING_TIMEOUT), and sends a job pending
+# this long to the pipeline again.
 DEFAULT_PROCESSING_TIMEOUT_SECONDS = 3600.0
 DEFAULT_RESEND_AFTER_SECONDS = 900.0
+# The local worker stops a detector that runs this long (DETECTOR_TIMEOUT).
+DEFAULT_WORKER_TIMEOUT_SECONDS = 300.0
 JOBS_POLICY = "jobs"
 UPLOADS_POLICY = "uploads"
 
@@ -66,8 +68,13 @@ class Settings:
     dev_api_key: str | None = None
     # On AWS: the queue the outbox and the sweeper send jobs to, for the detection pipeline.
     pipeline_queue_url: str | None = None
+    # The sweeper's two delays (see DEFAULT_PROCESSING_TIMEOUT_SECONDS).
     processing_timeout_seconds: float = DEFAULT_PROCESSING_TIMEOUT_SECONDS
     resend_after_seconds: float = DEFAULT_RESEND_AFTER_SECONDS
+    # With memory storage: the local worker's detector command (None: no worker, jobs stay
+    # pending), and the most time one run of it may take.
+    worker_command: str | None = None
+    worker_timeout_seconds: float = DEFAULT_WORKER_TIMEOUT_SECONDS
 
     @property
     def rate_policies(self) -> dict[str, RatePolicy]:
@@ -113,12 +120,14 @@ class Settings:
             dev_api_key=_dev_key(env),
             pipeline_queue_url=env.get("BLUEPRINT_JOBS_PIPELINE_QUEUE_URL") or None,
             processing_timeout_seconds=_seconds(
-                env,
-                "BLUEPRINT_JOBS_PROCESSING_TIMEOUT_SECONDS",
-                DEFAULT_PROCESSING_TIMEOUT_SECONDS,
+                env, "BLUEPRINT_JOBS_PROCESSING_TIMEOUT_SECONDS", DEFAULT_PROCESSING_TIMEOUT_SECONDS
             ),
             resend_after_seconds=_seconds(
                 env, "BLUEPRINT_JOBS_RESEND_AFTER_SECONDS", DEFAULT_RESEND_AFTER_SECONDS
+            ),
+            worker_command=env.get("BLUEPRINT_JOBS_WORKER", "").strip() or None,
+            worker_timeout_seconds=_seconds(
+                env, "BLUEPRINT_JOBS_WORKER_TIMEOUT_SECONDS", DEFAULT_WORKER_TIMEOUT_SECONDS
             ),
         )
 
