@@ -7,7 +7,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 from attrs import evolve
 
@@ -167,9 +168,11 @@ def serve(host: str, port: int, settings: Settings, threads: int = SERVER_THREAD
         settings.storage,
         extra={"status": "starting"},
     )
-    # SIGTERM (a supervisor, Ctrl-C's polite sibling) ends the process through SystemExit, so
-    # the server stops its threads and logging's shutdown writes the lines still batched.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    # SIGTERM (a supervisor, Ctrl-C's polite sibling) stops the server from a thread of its
+    # own, as cheroot means its stop() to be called: its serve loop then ends, start() returns,
+    # and logging's shutdown writes the lines still batched. (Raising SystemExit out of the
+    # handler instead could land inside cheroot's own stop and leave it waiting for ever.)
+    signal.signal(signal.SIGTERM, _stop_on_signal(server.stop))
     if worker is not None:
         worker.start()
     try:
@@ -194,8 +197,16 @@ def _worker_line(settings: Settings) -> str:
     )
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+def _stop_on_signal(stop: Callable[[], None]) -> Callable[[int, object], None]:
+    """A signal handler that runs ``stop`` once, on a thread of its own."""
+    stopping = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=stop, name="stop-on-signal", daemon=True).start()
+
+    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:
