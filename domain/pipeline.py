@@ -31,6 +31,17 @@ _EVENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
+def is_result_key_of(job_id: str, key: str) -> bool:
+    """Whether ``key`` may hold ``job_id``'s result: under ``results/<job_id>`` only, so that
+    an update can never point a job at another job's (another owner's) result."""
+    own = f"{RESULT_PREFIX}{job_id}"
+    return (
+        len(key) <= MAX_KEY_LENGTH
+        and (key == own + ".json" or (key.startswith(own + "/") and len(key) > len(own) + 1))
+        and ".." not in key.split("/")
+    )
+
+
 class MessageKind(enum.StrEnum):
     CREATED = "job.created"
     CANCELLED = "job.cancelled"
@@ -50,9 +61,11 @@ class JobMessage:
     created_at: datetime
     correlation_id: str
     schema_version: int = SCHEMA_VERSION
+    # Set on a re-send of a job the pipeline has not started (the sweeper's).
+    resent_at: datetime | None = None
 
     @classmethod
-    def of(cls, job: Job, kind: MessageKind) -> JobMessage:
+    def of(cls, job: Job, kind: MessageKind, resent_at: datetime | None = None) -> JobMessage:
         return cls(
             kind=kind,
             job_id=job.job_id,
@@ -63,12 +76,18 @@ class JobMessage:
             blueprint_size_bytes=job.blueprint_size_bytes,
             created_at=job.created_at,
             correlation_id=job.correlation_id,
+            resent_at=resent_at,
         )
 
     @property
     def deduplication_id(self) -> str:
-        """The same for every sending of one message: receivers drop repeats by it."""
-        return f"{self.job_id}:{self.kind.value}"
+        """The same for every sending of one message (a retried stream batch sends it again):
+        receivers drop repeats by it. A re-send has one of its own, as it asks for the job
+        again: a receiver that already holds the job (by its id) need not take it twice."""
+        base = f"{self.job_id}:{self.kind.value}"
+        if self.resent_at is None:
+            return base
+        return f"{base}:resent:{format_timestamp(self.resent_at)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +103,7 @@ class JobMessage:
             },
             "created_at": format_timestamp(self.created_at),
             "correlation_id": self.correlation_id,
+            **({} if self.resent_at is None else {"resent_at": format_timestamp(self.resent_at)}),
         }
 
 
@@ -143,14 +163,10 @@ class ProgressUpdate:
             ) from None
         if update_kind is UpdateKind.COMPLETED:
             key = data.get("result_key")
-            if (
-                not isinstance(key, str)
-                or not len(RESULT_PREFIX) < len(key) <= MAX_KEY_LENGTH
-                or not key.startswith(RESULT_PREFIX)
-                or ".." in key.split("/")
-            ):
+            if not isinstance(key, str) or not is_result_key_of(job_id, key):
                 raise MalformedUpdate(
-                    f"A completed update names its result_key, under {RESULT_PREFIX}.",
+                    f"A completed update names its job's result_key: {RESULT_PREFIX}<job_id>.json "
+                    f"or {RESULT_PREFIX}<job_id>/...",
                     event_id=event_id,
                 )
             return cls(event_id, job_id, update_kind, result_key=key)

@@ -83,7 +83,10 @@ def build(settings: Settings) -> Components:
         # The secret signs the local server's upload forms; a new one each process is enough.
         blobs = MemoryBlobStore(upload_secret=entropy.random_bytes(32), clock=clock)
         jobs, queue = MemoryJobStore(), MemoryPipelineQueue()
-        jobs.subscribe(outbox(queue))
+        if settings.worker_command is not None:
+            # Only a worker takes messages off the in-process queue: without one, they would
+            # pile up for the life of the process.
+            jobs.subscribe(outbox(queue))
         use_cases = UseCases.over(
             jobs,
             blobs,

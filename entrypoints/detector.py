@@ -14,6 +14,7 @@ The contract (README, "Jobs that finish: a detector on your laptop"):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -180,14 +181,14 @@ class DetectorRun:
         """End the process (and, on POSIX, what it started): SIGTERM, then SIGKILL after a
         grace period."""
         process = self._process
-        if process.poll() is not None:
-            return
-        _signal(process, kill=False)
-        try:
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            _signal(process, kill=True)
-            process.wait()
+        if process.poll() is None:
+            _signal(process, kill=False)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=STOP_GRACE_SECONDS)
+        # The whole group, whether or not its leader has ended: a child that ignored SIGTERM,
+        # or one left in the background, must not outlive its job.
+        _signal(process, kill=True)
+        process.wait()
 
     def close(self) -> None:
         """Stop the process if it still runs and remove the run's files."""

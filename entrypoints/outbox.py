@@ -9,10 +9,11 @@ message goes to the queue.
 
 The event source mapping reports failures per record (``ReportBatchItemFailures``). Lambda
 retries a stream batch from the lowest sequence number reported, so the first record that
-fails stops the batch: it and all after it come again, in order (a job's ``job.cancelled``
-never overtakes its ``job.created``). A record sent before that one is sent again only if
-Lambda retries the whole batch, which the pipeline drops by ``deduplication_id``. Nothing is
-raised out of the handler.
+fails stops the batch: it and all after it come again, in order (a job's ``job.cancelled`` is
+never sent before its ``job.created``; the standard queue may still deliver them out of order).
+A record that is no readable job is logged and skipped: no retry would read it. A record sent
+before the failing one is sent again only if Lambda retries the whole batch, which the pipeline
+drops by ``deduplication_id``. Nothing is raised out of the handler.
 """
 
 from __future__ import annotations
@@ -69,7 +70,18 @@ class Outbox:
         for record in records(event):
             number = sequence_number(record)
             try:
-                for message in messages_of(record, self._read):
+                messages = messages_of(record, self._read)
+            except Exception:
+                # Not a readable job (a hand-edited item, a status of a newer release): no
+                # retry will read it, and failing it would hold back every record after it
+                # until Lambda discards them all. It is skipped, loudly.
+                log.exception(
+                    "a stream record that is no readable job was skipped",
+                    extra={"sequence_number": number, "outcome": "skipped"},
+                )
+                continue
+            try:
+                for message in messages:
                     self._queue.send(message)
                     log.info(
                         "a job was sent to the pipeline",

@@ -439,8 +439,9 @@ def required(call: Call, account: str = ACCOUNT) -> list[Permission]:
             arn = params.get("StreamArn") or str(params["ShardIterator"]).split("|")[0]
             needed.append(Permission(action, arn, call))
         elif on == STREAMS:
-            table = _table_arn(call, params["TableName"], account)
-            needed.append(Permission(action, f"{table}/stream/*", call))
+            # No resource-level permission exists for ListStreams (the Service Authorization
+            # Reference): it is granted on * or not at all.
+            needed.append(Permission(action, "*", call))
         elif on == ITEMS:
             for item in params["TransactItems"]:
                 ((kind, body),) = item.items()

@@ -171,7 +171,7 @@ def progress_recording(storage: Recorder, outbox_recording: Recording) -> Record
             "event_id": "e2",
             "job_id": second.job_id,
             "type": "completed",
-            "result_key": "results/r.json",
+            "result_key": f"results/{second.job_id}.json",
         },
         {"event_id": "e3", "job_id": "not-a-job", "type": "started"},
     ]
@@ -245,7 +245,7 @@ def test_the_template_resolves_the_pipelines_resources(outbox_recording: Recordi
     assert resources == {
         "OutboxFunction": {
             names.stream_arn(),
-            f"{table}/stream/*",
+            "*",  # ListStreams only: it takes no resource-level permission
             names.queue_arn("PipelineQueue"),
             names.queue_arn("OutboxFailuresQueue"),
         },

@@ -20,7 +20,8 @@ from ports.system import Clock
 log = logging.getLogger(__name__)
 
 TIMEOUT_CODE = "PROCESSING_TIMEOUT"
-SWEEP_BATCH = 100
+# Jobs of each kind per pass, oldest first (the next pass takes the rest).
+SWEEP_BATCH = 500
 
 
 @frozen
@@ -65,9 +66,15 @@ class Sweeper:
                 continue  # it finished meanwhile (the index lags the table)
             failed.append(job.job_id)
         resent: list[str] = []
-        for job in self._jobs.stale_jobs(JobStatus.PENDING, now - self._resend_after, self._batch):
+        for stale in self._jobs.stale_jobs(
+            JobStatus.PENDING, now - self._resend_after, self._batch
+        ):
+            # The index lags its table: a job cancelled or started meanwhile is not sent.
+            job = self._jobs.get(stale.job_id)
+            if job.status is not JobStatus.PENDING:
+                continue
             try:
-                self._queue.send(JobMessage.of(job, MessageKind.CREATED))
+                self._queue.send(JobMessage.of(job, MessageKind.CREATED, resent_at=now))
             except DomainError:
                 log.warning("could not re-send a pending job", extra={"job_id": job.job_id})
                 continue

@@ -53,7 +53,15 @@ def test_before_completion_the_result_is_409(client: Client, service: UseCases) 
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json", b"{" + b" " * MAX_RESULT_BYTES + b"}"], ids=["not-json", "too-large"]
+    "body",
+    [
+        b"not json",
+        b"{" + b" " * MAX_RESULT_BYTES + b"}",
+        b'{"area": NaN}',
+        b"[Infinity]",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["not-json", "too-large", "nan", "infinity", "nested"],
 )
 def test_a_result_the_service_cannot_serve_is_a_500(
     client: Client, service: UseCases, blobs: MemoryBlobStore, body: bytes

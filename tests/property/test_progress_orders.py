@@ -25,8 +25,8 @@ CANCEL = "cancel"
 UPDATES: list[dict[str, Any]] = [
     {"event_id": "started-1", "type": "started"},
     {"event_id": "started-2", "type": "started"},
-    {"event_id": "completed-1", "type": "completed", "result_key": "results/a.json"},
-    {"event_id": "completed-2", "type": "completed", "result_key": "results/b.json"},
+    {"event_id": "completed-1", "type": "completed", "result_key": "results/{job_id}.json"},
+    {"event_id": "completed-2", "type": "completed", "result_key": "results/{job_id}/b.json"},
     {"event_id": "failed-1", "type": "failed", "error": {"code": "NO_WALLS", "message": "None."}},
     {"event_id": "failed-2", "type": "failed", "error": {"code": "CRASHED", "message": "Oops."}},
 ]
@@ -61,6 +61,14 @@ def _expected(before: JobStatus, kind: UpdateKind) -> Outcome:
     return Outcome.BEHIND if kind is UpdateKind.STARTED else Outcome.TERMINAL
 
 
+def _update(step: int, job_id: str) -> ProgressUpdate:
+    """The step's update for ``job_id``; a result under the job's own key, as it must be."""
+    data = {**UPDATES[step], "job_id": job_id}
+    if "result_key" in data:
+        data["result_key"] = data["result_key"].format(job_id=job_id)
+    return ProgressUpdate.parse(data)
+
+
 def _step(service: UseCases, job_id: str, step: int | str) -> None:
     before = service.lifecycle.pipeline_job(job_id)
     if step == CANCEL:
@@ -72,7 +80,7 @@ def _step(service: UseCases, job_id: str, step: int | str) -> None:
         _never_back(before, after)
         return
     assert isinstance(step, int)
-    update = ProgressUpdate.parse({**UPDATES[step], "job_id": job_id})
+    update = _update(step, job_id)
     outcome = service.progress.apply(update)
     after = service.lifecycle.pipeline_job(job_id)
     _never_back(before, after)
@@ -115,7 +123,8 @@ def test_a_whole_batch_delivered_again_changes_nothing(steps: list[int | str]) -
         _step(service, job_id, step)
     settled = service.lifecycle.pipeline_job(job_id)
     for step in updates:
-        outcome = service.progress.apply(ProgressUpdate.parse({**UPDATES[step], "job_id": job_id}))
+        assert isinstance(step, int)
+        outcome = service.progress.apply(_update(step, job_id))
         assert outcome is not Outcome.APPLIED
     assert service.lifecycle.pipeline_job(job_id) == settled
 
@@ -136,4 +145,4 @@ def test_some_orders_by_hand(steps: list[int | str], status: JobStatus) -> None:
     job = service.lifecycle.pipeline_job(job_id)
     assert job.status is status
     if status is JobStatus.COMPLETED:
-        assert job.result_s3_key == UPDATES[steps[0]]["result_key"]
+        assert job.result_s3_key == UPDATES[steps[0]]["result_key"].format(job_id=job_id)

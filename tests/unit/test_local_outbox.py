@@ -19,9 +19,19 @@ from tests.blueprints import pdf, png
 ORIGIN = Origin(DEV_OWNER, "req_20261126_031500_k3j9x2m1q8zp", "corr-outbox", "v1")
 
 
+# The outbox feeds the in-process queue when a worker takes messages off it.
+WORKER = "detect {input} {output}"
+
+
 @pytest.fixture
 def built() -> Components:
-    return build(Settings())
+    return build(Settings(worker_command=WORKER))
+
+
+def test_without_a_worker_nothing_piles_up_on_the_queue() -> None:
+    idle = build(Settings())
+    idle.use_cases.intake.create_job([png()], ORIGIN)
+    assert _drain(_queue(idle)) == []
 
 
 def _queue(built: Components) -> MemoryPipelineQueue:
@@ -71,8 +81,10 @@ def test_a_job_the_result_cache_completes_is_not_sent(built: Components) -> None
 
 def test_the_sweeper_is_built_with_the_configured_delays() -> None:
     """A job processing past the timeout is failed; one pending past the delay is sent again."""
-    built = build(Settings(processing_timeout_seconds=0.05, resend_after_seconds=0.05))
-    patient = build(Settings())
+    built = build(
+        Settings(worker_command=WORKER, processing_timeout_seconds=0.05, resend_after_seconds=0.05)
+    )
+    patient = build(Settings(worker_command=WORKER))
     for components in (built, patient):
         started = components.use_cases.intake.create_job([png()], ORIGIN)
         components.use_cases.lifecycle.start_processing(started.job_id)

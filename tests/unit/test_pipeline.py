@@ -94,7 +94,12 @@ def test_a_job_the_result_cache_completes_is_not_sent() -> None:
     [
         ({"event_id": "e1", "job_id": JOB, "type": "started"}, UpdateKind.STARTED),
         (
-            {"event_id": "e2", "job_id": JOB, "type": "completed", "result_key": "results/a.json"},
+            {
+                "event_id": "e2",
+                "job_id": JOB,
+                "type": "completed",
+                "result_key": f"results/{JOB}.json",
+            },
             UpdateKind.COMPLETED,
         ),
         (
@@ -127,6 +132,16 @@ def test_updates_are_read_and_written_alike(data: dict[str, Any], kind: UpdateKi
         {"event_id": "e", "job_id": JOB, "type": "completed", "result_key": "blueprints/x"},
         {"event_id": "e", "job_id": JOB, "type": "completed", "result_key": "results/../x"},
         {"event_id": "e", "job_id": JOB, "type": "completed", "result_key": "results/"},
+        # Another job's result (another owner's, maybe): never this job's.
+        {"event_id": "e", "job_id": JOB, "type": "completed", "result_key": "results/a.json"},
+        {
+            "event_id": "e",
+            "job_id": JOB,
+            "type": "completed",
+            "result_key": "results/job_01jdz5k3a1b2c3d4e5f6g7h8jz.json",
+        },
+        {"event_id": "e", "job_id": JOB, "type": "completed", "result_key": f"results/{JOB}x"},
+        {"event_id": "e", "job_id": JOB, "type": "completed", "result_key": f"results/{JOB}/../y"},
         {"event_id": "e", "job_id": JOB, "type": "failed"},
         {"event_id": "e", "job_id": JOB, "type": "failed", "error": {"code": "x", "message": "m"}},
         {"event_id": "e", "job_id": JOB, "type": "failed", "error": {"code": "X", "message": ""}},
@@ -223,3 +238,39 @@ def test_the_sweeper_fails_jobs_processing_too_long_and_resends_pending_ones() -
     message = queue.receive(timeout=0)
     assert message is not None
     assert message.kind is MessageKind.CREATED
+
+
+def test_the_sweeper_re_reads_a_job_before_sending_it_again() -> None:
+    """The index lags its table: a job cancelled meanwhile is not sent as created."""
+
+    class LaggingIndex(MemoryJobStore):
+        def stale_jobs(self, status: JobStatus, changed_before: Any, limit: int) -> list[Any]:
+            return [job for job in snapshot if job.status is status]
+
+    jobs = LaggingIndex()
+    clock = SteppingClock()
+    service = use_cases_over(jobs, MemoryBlobStore(), clock)
+    queue = MemoryPipelineQueue()
+    cancelled, waiting = a_job(), a_job()
+    jobs.add(cancelled)
+    jobs.add(waiting)
+    snapshot = [jobs.get(cancelled.job_id), jobs.get(waiting.job_id)]  # the index, as it was
+    service.lifecycle.cancel_job(OWNER, cancelled.job_id)
+    clock.set(START + timedelta(hours=1))
+    sweeper = Sweeper(
+        jobs,
+        service.lifecycle,
+        queue,
+        clock,
+        processing_timeout=timedelta(hours=1),
+        resend_after=timedelta(minutes=15),
+    )
+    assert sweeper.sweep().resent == [waiting.job_id]
+    message = queue.receive(timeout=0)
+    assert message is not None
+    assert message.job_id == waiting.job_id
+    # A re-send asks for the job again: its own deduplication id, and when it was sent.
+    assert message.resent_at is not None
+    assert message.deduplication_id.startswith(f"{waiting.job_id}:job.created:resent:")
+    assert message.to_dict()["resent_at"].startswith("2026-11-26T04:15:00")
+    assert queue.receive(timeout=0) is None

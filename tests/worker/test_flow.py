@@ -34,7 +34,12 @@ def test_cancelling_stops_the_detector_and_the_job_stays_cancelled(
     assert local.job(job_id).status is JobStatus.CANCELLED
     # The pipeline's late word on it changes nothing, and says so.
     late = ProgressUpdate.parse(
-        {"event_id": "late-1", "job_id": job_id, "type": "completed", "result_key": "results/x"}
+        {
+            "event_id": "late-1",
+            "job_id": job_id,
+            "type": "completed",
+            "result_key": f"results/{job_id}.json",
+        }
     )
     with captured_logs("INFO") as stream:
         assert local.components.use_cases.progress.apply(late) is Outcome.TERMINAL

@@ -109,6 +109,10 @@ class JobItem:
         return exchange.job(200, job, self._views(job, exchange.version))
 
 
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 class JobResult:
     """A completed job's result: the pipeline's JSON document itself (docs/API.md)."""
 
@@ -122,8 +126,9 @@ class JobResult:
     def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
         job, data = self._lifecycle.get_result(exchange.owner, exchange.job_id)
         try:
-            result = json.loads(data)
-        except ValueError:
+            # Strict JSON: NaN and Infinity are not JSON, whatever Python's parser takes.
+            result = json.loads(data, parse_constant=_not_json)
+        except (ValueError, RecursionError):  # RecursionError: nested beyond any reason
             raise UnusableResult(
                 "The pipeline stored a result that is not JSON.", job_id=job.job_id
             ) from None
