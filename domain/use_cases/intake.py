@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -200,16 +201,11 @@ class Intake:
         # The form first: only its signer may learn anything of the session it names.
         self._receiver.check_form(fields)
         upload_id = upload_id_of_key(fields.get("key", ""))
-        if upload_id is not None:
-            try:
-                session = self._jobs.get_upload(upload_id)
-            except UploadNotFound:
-                pass  # a forged form: the receiver refuses it
-            else:
-                if session.job_id is not None:
-                    raise UploadRejected("This upload session has already created a job.")
-                if session.expired(self._clock.now()):
-                    raise UploadRejected("The upload session has expired.")
+        session = None
+        with contextlib.suppress(UploadNotFound):  # signed, but its session is gone
+            session = self._jobs.get_upload(upload_id) if upload_id else None
+        if session is not None and (session.job_id or session.expired(self._clock.now())):
+            raise UploadRejected("This upload session has made its job, or has expired.")
         return self._receiver.accept_upload(fields, chunks)
 
     def _cached_result(self, owner: str, sha256: str, use_cache: bool) -> Job | None:

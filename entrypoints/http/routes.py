@@ -48,7 +48,7 @@ class Operation:
     answers: Mapping[int, Answer]
     errors: tuple[int, ...] = ()
     reads: tuple[str, ...] = ()  # request headers, beyond the common ones
-    query: tuple[str, ...] = ()  # query parameters (documented in openapi.QUERY_PARAMETERS)
+    query: tuple[str, ...] = ()  # query parameters (documented in openapi_tables.QUERY_PARAMETERS)
     body: Mapping[str, Any] | None = None  # media type -> schema
     # Honours Idempotency-Key, keys being scoped by this name (and the API version). Stored
     # records are found by it for 24 hours: it must never change for a route.
