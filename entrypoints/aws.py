@@ -91,14 +91,18 @@ def s3_config(settings: Settings) -> Config:
     )
 
 
-def s3_client(settings: Settings) -> Any:
+def _client(service: str, settings: Settings, config: Config) -> Any:
     # botocore reads AWS_ENDPOINT_URL itself; passing it keeps Settings the one source of truth.
     return botocore.session.get_session().create_client(
-        "s3",
+        service,
         region_name=settings.region or DEFAULT_REGION,
         endpoint_url=settings.endpoint_url,
-        config=s3_config(settings),
+        config=config,
     )
+
+
+def s3_client(settings: Settings) -> Any:
+    return _client("s3", settings, s3_config(settings))
 
 
 def jobs_table(settings: Settings) -> Table:
@@ -163,12 +167,7 @@ ImageReader = Callable[[Mapping[str, Any] | None], Job | None]
 
 
 def sqs_client(settings: Settings) -> Any:
-    return botocore.session.get_session().create_client(
-        "sqs",
-        region_name=settings.region or DEFAULT_REGION,
-        endpoint_url=settings.endpoint_url,
-        config=botocore_config(SQS_POLICY),
-    )
+    return _client("sqs", settings, botocore_config(SQS_POLICY))
 
 
 def pipeline_queue(settings: Settings) -> SqsPipelineQueue:
