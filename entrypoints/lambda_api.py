@@ -21,6 +21,7 @@ from entrypoints.http.api import Api
 from entrypoints.http.exchange import INTERNAL_MESSAGE
 from entrypoints.http.messages import NO_BODY, HttpRequest, HttpResponse
 from entrypoints.http.routes import DEFAULT_VERSION
+from entrypoints.invocation import Once
 
 log = logging.getLogger("blueprint_jobs.lambda")
 
@@ -163,14 +164,13 @@ def make_handler(api: Api | Callable[[], Api]) -> LambdaHandler:
 
     It always returns a response: whatever fails outside the ``Api`` (its construction, say,
     with a setting it cannot run with) is logged and answered 500 in the envelope."""
-    built: list[Api] = [api] if isinstance(api, Api) else []
+    built: Once[Api] = Once(lambda: api) if isinstance(api, Api) else Once(api)
 
     def handle(event: Event, context: Any = None) -> dict[str, Any]:
         try:
-            if not built:
-                built.append(api())  # type: ignore[operator]
+            served = built.get()
             request = to_request(event, context)
-            return to_result(built[0].handle(request), head=request.method.upper() == "HEAD")
+            return to_result(served.handle(request), head=request.method.upper() == "HEAD")
         except Exception:
             log.exception("the Lambda handler failed outside the API")
             return _internal_error()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from domain import api_keys
 from domain.api_keys import ApiKey
@@ -21,6 +21,7 @@ from domain.principals import Principal
 from ports.access import ApiKeyStore
 from ports.system import Clock, Entropy
 
+V = TypeVar("V")
 KEY_CACHE_SECONDS = 60
 KEY_CACHE_ENTRIES = 4096
 _UNKNOWN_KEY = "The API key is unknown or has been revoked."
@@ -81,15 +82,20 @@ class Access:
         if not api_keys.well_formed(secret):
             raise Unauthenticated("The API key is malformed.")
         key = self._keys.find_key(digest)
+        until = now + self._ttl
         with self._lock:
-            cache: dict[str, Any] = self._known if key is not None and key.active else self._unknown
-            if len(cache) >= KEY_CACHE_ENTRIES:
-                cache.clear()
             if key is None or not key.active:
                 self._known.pop(digest, None)
-                self._unknown[digest] = now + self._ttl
+                _remember(self._unknown, digest, until)
                 raise Unauthenticated(_UNKNOWN_KEY)
             principal = key.principal()
             self._unknown.pop(digest, None)
-            self._known[digest] = (now + self._ttl, principal)
+            _remember(self._known, digest, (until, principal))
         return principal
+
+
+def _remember(cache: dict[str, V], digest: str, value: V) -> None:
+    """Keep ``value``; a cache grown to ``KEY_CACHE_ENTRIES`` starts afresh first."""
+    if len(cache) >= KEY_CACHE_ENTRIES:
+        cache.clear()
+    cache[digest] = value

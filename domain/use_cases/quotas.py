@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from domain.errors import RateLimited
 from domain.quotas import RatePolicy, RateState
@@ -28,9 +28,8 @@ class Quotas:
         now = self._clock.now()
         start, reset = policy.window(now)
         counter = f"{policy.name}#{policy.window_seconds}#{start}#{owner}"
-        expires = datetime.fromtimestamp(start + policy.window_seconds, UTC) + timedelta(
-            seconds=policy.window_seconds
-        )
+        # Kept a window past its own end: a counter is never read after that.
+        expires = datetime.fromtimestamp(start + 2 * policy.window_seconds, UTC)
         count = self._counter.hit(counter, policy.quota, expires)
         if count is None:
             raise RateLimited(
