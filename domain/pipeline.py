@@ -12,6 +12,7 @@ From the pipeline: a ``ProgressUpdate`` (``started``, ``completed`` with the res
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -27,6 +28,28 @@ from domain.timestamps import format_timestamp
 SCHEMA_VERSION = 1
 # Where the pipeline keeps results; a result key elsewhere (a blueprint's, say) is refused.
 RESULT_PREFIX = "results/"
+# A result is served as it is: one JSON document, this large at most.
+MAX_RESULT_BYTES = 1024 * 1024
+
+
+def read_result(data: bytes) -> object:
+    """A result document as the service serves it: at most ``MAX_RESULT_BYTES`` of strict JSON
+    (``NaN`` and ``Infinity`` are not JSON, whatever Python's parser takes). ``ValueError``
+    otherwise, saying what the document is: "larger than ..." or "not JSON: ..."."""
+    if len(data) > MAX_RESULT_BYTES:
+        raise ValueError(f"larger than {MAX_RESULT_BYTES} bytes.")
+    try:
+        return json.loads(data, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("not JSON: nested beyond any reason.") from None
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+        raise ValueError(f"not JSON: {error}") from None
+
+
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 _EVENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import json
 import os
 import shlex
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 from attrs import frozen
 
 from domain.job import MAX_ERROR_MESSAGE
-from domain.use_cases.lifecycle import MAX_RESULT_BYTES
+from domain.pipeline import MAX_RESULT_BYTES, read_result
 from entrypoints.settings import ConfigurationError
 
 INPUT, OUTPUT = "{input}", "{output}"
@@ -164,17 +163,10 @@ class DetectorRun:
             return Verdict.failed(
                 Failure.OUTPUT_INVALID, "The detector exited 0 but wrote no result file."
             )
-        if len(data) > MAX_RESULT_BYTES:
-            return Verdict.failed(
-                Failure.OUTPUT_INVALID,
-                f"The detector's result is larger than {MAX_RESULT_BYTES} bytes.",
-            )
         try:
-            json.loads(data, parse_constant=_refuse_constant)
-        except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
-            return Verdict.failed(
-                Failure.OUTPUT_INVALID, f"The detector's result is not JSON: {error}"
-            )
+            read_result(data)  # as the result route will serve it
+        except ValueError as error:
+            return Verdict.failed(Failure.OUTPUT_INVALID, f"The detector's result is {error}")
         return Verdict(result=data)
 
     def stop(self) -> None:
@@ -208,7 +200,3 @@ def _signal(process: subprocess.Popen[bytes], *, kill: bool) -> None:
             process.terminate()
     except ProcessLookupError:
         pass  # it ended meanwhile
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")

@@ -30,9 +30,15 @@ from typing import Any, Protocol
 from attrs import frozen
 
 from domain.errors import DomainError
-from domain.pipeline import RESULT_PREFIX, JobMessage, MessageKind, ProgressUpdate, UpdateKind
+from domain.pipeline import (
+    MAX_RESULT_BYTES,
+    RESULT_PREFIX,
+    JobMessage,
+    MessageKind,
+    ProgressUpdate,
+    UpdateKind,
+)
 from domain.use_cases import Outcome, Progress
-from domain.use_cases.lifecycle import MAX_RESULT_BYTES
 from domain.use_cases.sweeper import Sweeper
 from entrypoints.bootstrap import Components
 from entrypoints.detector import DetectorCommand, DetectorRun, Failure, Verdict

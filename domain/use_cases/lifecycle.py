@@ -16,6 +16,7 @@ from domain.errors import (
     UnusableResult,
 )
 from domain.job import Job, JobStatus
+from domain.pipeline import MAX_RESULT_BYTES, read_result
 from domain.use_cases.shared import check_job_id, check_version, owned
 from ports.blobs import BlobStore
 from ports.jobs import JobPage, JobStore
@@ -24,8 +25,6 @@ from ports.system import Clock
 log = logging.getLogger(__name__)
 
 DEFAULT_UPDATE_ATTEMPTS = 5
-# A result is served as it is: the pipeline's JSON document, this large at most.
-MAX_RESULT_BYTES = 1024 * 1024
 
 
 @frozen
@@ -56,9 +55,10 @@ class Lifecycle:
         check_job_id(job_id)
         return owned(self._jobs.get(job_id), owner)
 
-    def get_result(self, owner: str, job_id: str) -> tuple[Job, bytes]:
-        """The owner's completed job and its result: the JSON document the pipeline stored,
-        at most ``MAX_RESULT_BYTES``. Before completion ``JobNotFinished``."""
+    def get_result(self, owner: str, job_id: str) -> tuple[Job, object]:
+        """The owner's completed job and its result: the JSON document the pipeline stored
+        (``read_result``). Before completion ``JobNotFinished``; a stored document the service
+        cannot serve is ``UnusableResult``."""
         job = self.get_job(owner, job_id)
         if job.status is not JobStatus.COMPLETED or job.result_s3_key is None:
             raise JobNotFinished(
@@ -67,12 +67,12 @@ class Lifecycle:
                 status=job.status.value,
             )
         data = self._blobs.read_range(job.result_s3_key, 0, MAX_RESULT_BYTES + 1)
-        if len(data) > MAX_RESULT_BYTES:
+        try:
+            return job, read_result(data)
+        except ValueError as error:
             raise UnusableResult(
-                f"The pipeline stored a result of more than {MAX_RESULT_BYTES} bytes.",
-                job_id=job_id,
-            )
-        return job, data
+                f"The pipeline stored a result that is {error}", job_id=job_id
+            ) from None
 
     def pipeline_job(self, job_id: str) -> Job:
         """A job as the pipeline sees it: any owner's (the pipeline works for all of them)."""

@@ -8,8 +8,8 @@ import pytest
 
 from adapters.memory import MemoryBlobStore
 from domain.blueprint import MAX_BLUEPRINT_BYTES
+from domain.pipeline import MAX_RESULT_BYTES
 from domain.use_cases import UseCases
-from domain.use_cases.lifecycle import MAX_RESULT_BYTES
 from tests.blueprints import png
 from tests.helpers import assert_error, create, finish
 from tests.http.clients import Client

@@ -14,7 +14,7 @@ from typing import Any
 from attrs import evolve
 
 from domain.job import Job
-from domain.use_cases.lifecycle import MAX_RESULT_BYTES
+from domain.pipeline import MAX_RESULT_BYTES
 from entrypoints.bootstrap import Components, LocalPipeline, build
 from entrypoints.detector import DetectorCommand
 from entrypoints.local_pipeline import LocalWorker

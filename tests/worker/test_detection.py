@@ -12,7 +12,7 @@ import pytest
 
 from adapters.memory import MemoryBlobStore, MemoryPipelineQueue
 from domain.job import JobStatus
-from domain.use_cases.lifecycle import MAX_RESULT_BYTES
+from domain.pipeline import MAX_RESULT_BYTES
 from entrypoints import detector
 from entrypoints.detector import DetectorCommand
 from entrypoints.local_pipeline import WORKER_ERROR

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from domain.blueprint import (
@@ -11,7 +10,6 @@ from domain.blueprint import (
     BlueprintFormat,
     format_from_content_type,
 )
-from domain.errors import UnusableResult
 from domain.job import Job
 from domain.principals import JOBS_READ, JOBS_WRITE
 from domain.use_cases import FeedbackDesk, Intake, Lifecycle, Origin
@@ -109,10 +107,6 @@ class JobItem:
         return exchange.job(200, job, self._views(job, exchange.version))
 
 
-def _not_json(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
 class JobResult:
     """A completed job's result: the pipeline's JSON document itself (docs/API.md)."""
 
@@ -124,14 +118,7 @@ class JobResult:
         return cls(dependencies.use_cases.lifecycle)
 
     def on_get(self, request: HttpRequest, exchange: Exchange) -> HttpResponse:
-        job, data = self._lifecycle.get_result(exchange.owner, exchange.job_id)
-        try:
-            # Strict JSON: NaN and Infinity are not JSON, whatever Python's parser takes.
-            result = json.loads(data, parse_constant=_not_json)
-        except (ValueError, RecursionError):  # RecursionError: nested beyond any reason
-            raise UnusableResult(
-                "The pipeline stored a result that is not JSON.", job_id=job.job_id
-            ) from None
+        job, result = self._lifecycle.get_result(exchange.owner, exchange.job_id)
         return exchange.success(
             200, {"job_id": job.job_id, "result_key": job.result_s3_key, "result": result}
         )
