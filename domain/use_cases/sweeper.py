@@ -54,14 +54,11 @@ class Sweeper:
         """One pass: at most ``batch`` jobs of each kind (the next pass takes the rest)."""
         now = self._clock.now()
         failed: list[str] = []
+        minutes = int(self._timeout.total_seconds() // 60)
+        reason = f"The detection did not finish within {minutes} minutes."
         for job in self._jobs.stale_jobs(JobStatus.PROCESSING, now - self._timeout, self._batch):
-            minutes = int(self._timeout.total_seconds() // 60)
             try:
-                self._lifecycle.fail_job(
-                    job.job_id,
-                    TIMEOUT_CODE,
-                    f"The detection did not finish within {minutes} minutes.",
-                )
+                self._lifecycle.fail_job(job.job_id, TIMEOUT_CODE, reason)
             except InvalidTransition:
                 continue  # it finished meanwhile (the index lags the table)
             failed.append(job.job_id)
